@@ -1,0 +1,1 @@
+//! MQTT framing and decoding (pure: bytes in, values or typed errors out).
