@@ -1,1 +1,3 @@
 //! MQTT framing and decoding (pure: bytes in, values or typed errors out).
+
+pub mod types;
