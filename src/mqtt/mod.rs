@@ -1,3 +1,4 @@
 //! MQTT framing and decoding (pure: bytes in, values or typed errors out).
 
+pub mod reason;
 pub mod types;
