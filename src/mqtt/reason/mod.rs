@@ -2,7 +2,7 @@
 //! code (§2.4 Table 2-6), the MQTT 3.1/3.1.1 CONNACK and SUBACK return codes, and vendor
 //! extensions (built in, or loaded from a TOML file, see [`vendor`]).
 //!
-//! All standard data lives in [`v5`] and [`v3`] as constant tables; lookups go through a
+//! All standard data lives in `v5.rs` and `v3.rs` as constant tables; lookups go through a
 //! 256-entry index built at compile time and never allocate. Codes stay raw [`ReasonCode`]s:
 //! an unknown value keeps its number and is shown as unknown, a vendor value with its vendor.
 
@@ -344,8 +344,9 @@ impl Catalogue {
     /// Explains `code` as seen in a packet of type `ptype` on a connection of `version`.
     ///
     /// Order: a standard row allowed here; else a vendor code for exactly this version, packet
-    /// type and value; else a standard row for this value elsewhere (marked not legal); else
-    /// unknown. Levels other than 3, 4 and 5 are looked up in the 5.0 table, never legal.
+    /// type and value; else a standard row for this value in another version or (5.0, for 0x00
+    /// and codes from 0x80 up) another packet type, marked not legal; else unknown.
+    /// Levels other than 3, 4 and 5 are looked up in the 5.0 table, never legal.
     pub fn explain(
         &self,
         code: ReasonCode,
@@ -364,8 +365,16 @@ impl Catalogue {
         if let Some(v) = self.vendor.iter().find(|v| v.matches(code, ptype, version)) {
             return v.explain();
         }
-        let elsewhere = rows.iter().find(|e| e.packets.contains(ptype));
-        if let Some(e) = elsewhere.or_else(|| rows.first()) {
+        // Same packet type in another version (3.1 SUBACK 0x80); else, in 5.0 only, 0x00 or an
+        // error code whose meaning does not depend on the packet (0x87 in PUBREL). A 3.x
+        // CONNACK name is never borrowed for SUBACK, nor a SUBACK QoS grant for CONNACK.
+        let same_packet = rows.iter().find(|e| e.packets.contains(ptype));
+        let any_packet = if is_v3(version) || !(code.0 == 0 || code.0 >= 0x80) {
+            None
+        } else {
+            rows.first()
+        };
+        if let Some(e) = same_packet.or(any_packet) {
             return standard(e, false);
         }
         Explanation {
