@@ -9,6 +9,7 @@
 mod v3;
 mod v5;
 pub mod vendor;
+mod vendor_error;
 
 use crate::mqtt::types::{PacketType, ReasonCode, Version};
 pub use vendor::{VendorCode, VendorError, VendorErrorKind};

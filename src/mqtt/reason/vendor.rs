@@ -23,11 +23,11 @@
 //! A code listed twice in one file is an error; a later file replaces an earlier definition.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use super::vendor_error::{VendorError, VendorErrorKind};
 use super::{
     packets_with_codes, standard_row, CodeEntry, Explanation, Origin, Severity, VersionSet,
 };
@@ -97,93 +97,6 @@ impl VendorCode {
         }
     }
 }
-
-/// What is wrong with a vendor file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum VendorErrorKind {
-    /// The file is larger than [`MAX_VENDOR_FILE_BYTES`].
-    TooLarge {
-        /// Size of the file.
-        bytes: usize,
-    },
-    /// The TOML does not parse, or a key is missing, unknown or of the wrong type.
-    Syntax(String),
-    /// The file defines no `[[code]]` entry.
-    NoCodes,
-    /// A value is not acceptable; `expected` says what would be.
-    BadValue {
-        /// The value found, as written.
-        found: String,
-        /// What is accepted.
-        expected: &'static str,
-    },
-    /// The same version, packet type and code appear twice in the file.
-    Duplicate {
-        /// Line of the first definition.
-        first_line: usize,
-    },
-    /// The standard already defines this code in this packet type and version.
-    ConflictsWithStandard {
-        /// The standard's name for it.
-        standard_name: &'static str,
-    },
-    /// Loading would exceed [`MAX_VENDOR_CODES`].
-    TooMany,
-}
-
-/// A vendor file error with its evidence: file, line, column and field.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VendorError {
-    /// The file name given to the loader.
-    pub source_name: String,
-    /// 1-based line, 0 when the error concerns the whole file.
-    pub line: usize,
-    /// 1-based column (in characters), 0 when unknown.
-    pub column: usize,
-    /// The key concerned, when known.
-    pub field: Option<&'static str>,
-    /// What is wrong.
-    pub kind: VendorErrorKind,
-}
-
-impl fmt::Display for VendorError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "vendor codes file {}", self.source_name)?;
-        if self.line > 0 {
-            write!(f, ", line {}, column {}", self.line, self.column)?;
-        }
-        if let Some(field) = self.field {
-            write!(f, ", field `{field}`")?;
-        }
-        f.write_str(": ")?;
-        match &self.kind {
-            VendorErrorKind::TooLarge { bytes } => write!(
-                f,
-                "the file has {bytes} bytes but at most {MAX_VENDOR_FILE_BYTES} are accepted"
-            ),
-            VendorErrorKind::Syntax(msg) => write!(f, "{}", msg.trim_end()),
-            VendorErrorKind::NoCodes => f.write_str("the file defines no [[code]] entry"),
-            VendorErrorKind::BadValue { found, expected } => {
-                write!(f, "found {found}, expected {expected}")
-            }
-            VendorErrorKind::Duplicate { first_line } => write!(
-                f,
-                "this version, packet type and code were already defined on line {first_line}"
-            ),
-            VendorErrorKind::ConflictsWithStandard { standard_name } => write!(
-                f,
-                "the standard already defines this code here as \"{standard_name}\"; \
-                 a vendor table may only add codes the standard does not allow"
-            ),
-            VendorErrorKind::TooMany => write!(
-                f,
-                "loading it would exceed {MAX_VENDOR_CODES} vendor codes in total"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for VendorError {}
 
 /// The file as written.
 #[derive(Deserialize)]
@@ -280,6 +193,18 @@ impl Ctx<'_> {
     }
 }
 
+/// Every key of the format, for naming the field of a TOML reader's error.
+const FIELDS: [&str; 8] = [
+    "vendor", "code", "versions", "packet", "name", "meaning", "hint", "success",
+];
+
+/// The known key quoted in a "missing field `x`" message, if any.
+fn field_named_in(message: &str) -> Option<&'static str> {
+    let rest = message.strip_prefix("missing field `")?;
+    let name = rest.split('`').next()?;
+    FIELDS.into_iter().find(|f| *f == name)
+}
+
 /// Parses a version label of a vendor file.
 fn parse_version(s: &str) -> Option<Version> {
     match s.trim() {
@@ -303,7 +228,7 @@ pub(super) fn parse(
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         cx.err(
             e.span().map(|s| s.start),
-            None,
+            field_named_in(e.message()),
             VendorErrorKind::Syntax(e.message().to_string()),
         )
     })?;
