@@ -14,7 +14,13 @@
 //! ```
 
 pub mod capture;
+pub mod cli;
+pub mod event;
+pub mod filter;
 pub mod limits;
 pub mod mqtt;
 pub mod net;
+pub mod report;
+pub mod sink;
 pub mod tcp;
+pub mod timefmt;

@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// The 4-bit control packet type of the fixed header (MQTT 5.0 §2.1.2, 3.1.1 §2.2.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PacketType(pub u8);
 
 impl PacketType {

@@ -1,0 +1,254 @@
+//! JSON Lines output: a header line, one object per event, a final summary line.
+
+use super::schema::*;
+use super::{pipe_ok, Flow, Sink};
+use crate::event::{Event, EventKind, PacketInfo};
+use crate::mqtt::reason::{Catalogue, Severity};
+use crate::mqtt::types::Version;
+use crate::report::Totals;
+use serde_json::{json, Map, Value};
+use std::io::{self, Write};
+use std::sync::Arc;
+
+/// Writes one JSON object per line.
+pub struct JsonlSink<W: Write> {
+    out: W,
+    catalogue: Arc<Catalogue>,
+    started: bool,
+}
+
+impl<W: Write> JsonlSink<W> {
+    /// A JSON Lines sink over `out`.
+    pub fn new(out: W, catalogue: Arc<Catalogue>) -> Self {
+        JsonlSink {
+            out,
+            catalogue,
+            started: false,
+        }
+    }
+
+    fn header(&mut self) -> io::Result<()> {
+        self.started = true;
+        let h = Header {
+            kind: "header",
+            schema: SCHEMA_VERSION,
+            tool: "mqttscope",
+        };
+        serde_json::to_writer(&mut self.out, &h)?;
+        self.out.write_all(b"\n")
+    }
+
+    fn write_line<T: serde::Serialize>(&mut self, v: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, v)?;
+        self.out.write_all(b"\n")
+    }
+}
+
+/// Builds the `packet` line of an event.
+pub fn packet_json<'a>(
+    ev: &'a Event,
+    p: &'a PacketInfo,
+    stream: &'a str,
+    cat: &'a Catalogue,
+) -> PacketJson<'a> {
+    let version = p.version.unwrap_or(Version::V5);
+    let reason = p
+        .reason_codes
+        .iter()
+        .map(|c| {
+            let ex = cat.explain(*c, p.ptype, version);
+            ReasonJson {
+                code: c.0,
+                name: ex.name,
+                success: ex.severity != Severity::Failure,
+            }
+        })
+        .collect();
+    let topics = match p.ptype {
+        crate::mqtt::types::PacketType::SUBSCRIBE | crate::mqtt::types::PacketType::UNSUBSCRIBE => {
+            Some(
+                p.topics
+                    .iter()
+                    .map(|t| TopicJson {
+                        topic: &t.topic,
+                        qos: t.qos,
+                    })
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
+    PacketJson {
+        kind: "packet",
+        id: ev.id,
+        ts: ev.ts.as_secs_f64(),
+        frame: ev.frame_no,
+        stream,
+        dir: ev.dir.map_or("c2s", |d| d.as_str()),
+        client_id: ev.conn.client_id.as_deref(),
+        ptype: p.ptype.name(),
+        type_num: p.ptype.0,
+        version: p.version.map(|v| v.0),
+        packet_id: p.packet_id,
+        qos: p.qos,
+        dup: p.dup,
+        retain: p.retain,
+        topic: p.topic.as_deref(),
+        topic_alias: p.topic_alias,
+        topic_resolved: p.topic_resolved.as_deref(),
+        topics,
+        reason_codes: p.reason_codes.iter().map(|c| c.0).collect(),
+        reason,
+        reason_string: p.reason_string.as_deref(),
+        malformed: match &p.malformed {
+            Some(m) => Value::String(m.clone()),
+            None => Value::Bool(false),
+        },
+        anomalies: ev.anomalies.iter().map(|a| a.name()).collect(),
+        anomaly_details: ev.anomalies.iter().map(|a| a.describe()).collect(),
+        answers: p.answers.map(|a| AnswersJson {
+            id: a.request,
+            ptype: a.request_type.name(),
+            frame: a.request_frame,
+            latency_ms: a.latency_ns as f64 / 1e6,
+        }),
+        sub_outcomes: (!p.sub_outcomes.is_empty()).then(|| {
+            p.sub_outcomes
+                .iter()
+                .map(|o| SubOutcomeJson {
+                    topic: &o.topic,
+                    requested_qos: o.requested_qos,
+                    code: o.code.0,
+                    name: cat.explain(o.code, p.ptype, version).name,
+                    downgraded: o.downgraded,
+                })
+                .collect()
+        }),
+        connect: p.connect.as_ref().map(|c| ConnectJson {
+            protocol_name: &c.protocol_name,
+            level: c.level,
+            client_id: &c.client_id,
+            clean_start: c.clean_start,
+            keep_alive: c.keep_alive,
+            username: c.username.as_deref(),
+            password: c.password.as_deref(),
+            will_topic: c.will_topic.as_deref(),
+        }),
+        session_present: p.session_present,
+        size: p.size,
+        payload_len: p.payload_len,
+    }
+}
+
+/// Builds the line of a non-packet event.
+pub fn other_json<'a>(ev: &'a Event, stream: &'a str) -> OtherJson<'a> {
+    let mut detail = Map::new();
+    let (kind, event) = match &ev.kind {
+        EventKind::Packet(_) => ("packet", "packet"),
+        EventKind::ConnOpen => {
+            detail.insert("client".into(), json!(ev.conn.client.to_string()));
+            detail.insert("server".into(), json!(ev.conn.server.to_string()));
+            ("conn_open", "open")
+        }
+        EventKind::ConnClose(c) => {
+            detail.insert(
+                "reason".into(),
+                json!(format!("{:?}", c.reason).to_lowercase()),
+            );
+            detail.insert("packets_c2s".into(), json!(c.packets[0]));
+            detail.insert("packets_s2c".into(), json!(c.packets[1]));
+            detail.insert("client_disconnected".into(), json!(c.client_disconnected));
+            let un: Vec<Value> = c
+                .unanswered
+                .iter()
+                .map(|(t, id, evid)| json!({"type": t.name(), "packet_id": id, "id": evid}))
+                .collect();
+            detail.insert("unanswered".into(), Value::Array(un));
+            ("conn_close", "close")
+        }
+        EventKind::Gap {
+            offset,
+            len,
+            reason,
+        } => {
+            detail.insert("offset".into(), json!(offset));
+            detail.insert("len".into(), json!(len));
+            detail.insert("reason".into(), json!(format!("{reason:?}").to_lowercase()));
+            ("stream", "gap")
+        }
+        EventKind::Skipped {
+            offset,
+            len,
+            reason,
+        } => {
+            detail.insert("offset".into(), json!(offset));
+            detail.insert("len".into(), json!(len));
+            detail.insert("reason".into(), json!(reason));
+            ("stream", "skipped")
+        }
+        EventKind::Oversize {
+            offset,
+            ptype,
+            size,
+        } => {
+            detail.insert("offset".into(), json!(offset));
+            detail.insert("type".into(), json!(ptype.name()));
+            detail.insert("size".into(), json!(size));
+            ("stream", "oversize")
+        }
+        EventKind::Encrypted => ("stream", "tls"),
+    };
+    OtherJson {
+        kind,
+        id: ev.id,
+        ts: ev.ts.as_secs_f64(),
+        frame: ev.frame_no,
+        stream,
+        dir: ev.dir.map(|d| d.as_str()),
+        client_id: ev.conn.client_id.as_deref(),
+        event,
+        detail,
+        anomalies: ev.anomalies.iter().map(|a| a.name()).collect(),
+    }
+}
+
+impl<W: Write> Sink for JsonlSink<W> {
+    fn event(&mut self, ev: &Event) -> io::Result<Flow> {
+        if !self.started {
+            if let Err(e) = self.header() {
+                return pipe_ok(Err(e));
+            }
+        }
+        let stream = ev.conn.stream();
+        let cat = Arc::clone(&self.catalogue);
+        let r = match &ev.kind {
+            EventKind::Packet(p) => {
+                let line = packet_json(ev, p, &stream, &cat);
+                self.write_line(&line)
+            }
+            _ => {
+                let line = other_json(ev, &stream);
+                self.write_line(&line)
+            }
+        };
+        pipe_ok(r)
+    }
+
+    fn finish(&mut self, totals: &Totals) -> io::Result<()> {
+        let r = (|| {
+            if !self.started {
+                self.header()?;
+            }
+            let mut v = crate::sink::summary::summary_json(totals, &self.catalogue);
+            if let Value::Object(m) = &mut v {
+                m.insert("kind".into(), json!("summary"));
+            }
+            self.write_line(&v)?;
+            self.out.flush()
+        })();
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            r => r,
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Summary output: totals per type, reason code, client and anomaly, latencies, capture statistics.
+
+use super::{Flow, Sink};
+use crate::event::Event;
+use crate::mqtt::reason::{Catalogue, Severity};
+use crate::mqtt::types::Version;
+use crate::report::latency::Latency;
+use crate::report::Totals;
+use crate::timefmt::latency as fmt_lat;
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+/// Prints the totals at the end; ignores individual events.
+pub struct SummarySink<W: Write> {
+    out: W,
+    catalogue: Arc<Catalogue>,
+}
+
+impl<W: Write> SummarySink<W> {
+    /// A summary sink over `out`.
+    pub fn new(out: W, catalogue: Arc<Catalogue>) -> Self {
+        SummarySink { out, catalogue }
+    }
+}
+
+fn lat_json(l: &Latency) -> Value {
+    json!({
+        "count": l.count(),
+        "p50_ms": l.percentile(50.0) as f64 / 1e6,
+        "p95_ms": l.percentile(95.0) as f64 / 1e6,
+        "max_ms": l.max() as f64 / 1e6,
+    })
+}
+
+/// The totals as one JSON object (the last line of JSON Lines output).
+pub fn summary_json(t: &Totals, cat: &Catalogue) -> Value {
+    let by_type: serde_json::Map<String, Value> = t
+        .by_type
+        .iter()
+        .map(|(k, v)| (k.name().to_string(), json!({"c2s": v[0], "s2c": v[1]})))
+        .collect();
+    let codes: Vec<Value> = t
+        .codes
+        .iter()
+        .map(|((pt, v, c), n)| {
+            let ex = cat.explain(*c, *pt, v.unwrap_or(Version::V5));
+            json!({"type": pt.name(), "version": v.map(|v| v.0), "code": c.0, "name": ex.name,
+                   "success": ex.severity != Severity::Failure, "count": n})
+        })
+        .collect();
+    let clients: Vec<Value> = t
+        .clients
+        .iter()
+        .map(|(id, c)| {
+            let failures: Vec<Value> = c
+                .failures
+                .iter()
+                .map(|((pt, code), n)| json!({"type": pt.name(), "code": code.0, "count": n}))
+                .collect();
+            let lat: serde_json::Map<String, Value> = c
+                .latency
+                .iter()
+                .map(|(k, l)| (k.to_string(), lat_json(l)))
+                .collect();
+            json!({"client_id": id, "connections": c.connections,
+                   "reconnects": c.connections.saturating_sub(1), "packets": c.packets,
+                   "failures": failures, "latency": lat})
+        })
+        .collect();
+    let lat: serde_json::Map<String, Value> = t
+        .latency
+        .iter()
+        .map(|(k, l)| (k.to_string(), lat_json(l)))
+        .collect();
+    let c = &t.capture;
+    json!({
+        "packets": t.packets,
+        "failures": t.failures,
+        "notices": t.notices,
+        "malformed": t.malformed,
+        "unanswered": t.unanswered,
+        "by_type": by_type,
+        "reason_codes": codes,
+        "anomalies": t.anomalies,
+        "clients": clients,
+        "latency": lat,
+        "stream": {"gaps": t.gaps.0, "gap_bytes": t.gaps.1, "skipped_bytes": t.skipped_bytes,
+                   "oversize": t.oversize, "encrypted": t.encrypted},
+        "capture": {"frames": c.frames, "bytes": c.bytes, "link_types": c.link_types,
+                    "not_tcp": c.not_tcp, "tcp_connections": c.tcp_connections,
+                    "mqtt_connections": c.mqtt_connections, "caps_hit": c.caps_hit,
+                    "kernel_drops": c.kernel_drops, "filtered": c.filtered, "damage": c.damage},
+    })
+}
+
+/// The totals as text for people.
+pub fn summary_text(t: &Totals, cat: &Catalogue) -> String {
+    let mut s = String::new();
+    let c = &t.capture;
+    let _ = writeln!(
+        s,
+        "Capture: {} frames, {} bytes, {} TCP connections, {} carrying MQTT",
+        c.frames, c.bytes, c.tcp_connections, c.mqtt_connections
+    );
+    for (lt, n) in &c.link_types {
+        let _ = writeln!(s, "  link type {lt}: {n} frames");
+    }
+    for (what, n) in &c.not_tcp {
+        let _ = writeln!(s, "  not TCP ({what}): {n} frames");
+    }
+    if c.filtered > 0 {
+        let _ = writeln!(s, "  rejected by the capture filter: {}", c.filtered);
+    }
+    if let Some(d) = c.kernel_drops {
+        let _ = writeln!(s, "  dropped by the kernel: {d}");
+    }
+    if let Some(d) = &c.damage {
+        let _ = writeln!(s, "  damage: {d}");
+    }
+    let _ = writeln!(s, "Stream: {} gaps ({} bytes), {} bytes skipped while resynchronising, {} packets over the size cap, {} TLS connections", t.gaps.0, t.gaps.1, t.skipped_bytes, t.oversize, t.encrypted);
+    for (cap, n) in &c.caps_hit {
+        let _ = writeln!(s, "  cap hit: {cap} x{n}");
+    }
+    let _ = writeln!(
+        s,
+        "MQTT: {} packets, {} failures, {} notices, {} malformed, {} unanswered requests",
+        t.packets, t.failures, t.notices, t.malformed, t.unanswered
+    );
+    let _ = writeln!(s, "Packets by type (client→server / server→client):");
+    for (pt, v) in &t.by_type {
+        let _ = writeln!(s, "  {:<12} {:>8} {:>8}", pt.name(), v[0], v[1]);
+    }
+    let _ = writeln!(s, "Reason codes (failures first):");
+    let mut codes: Vec<_> = t.codes.iter().collect();
+    codes.sort_by_key(|((pt, v, c), _)| {
+        let sev = cat.explain(*c, *pt, v.unwrap_or(Version::V5)).severity;
+        (std::cmp::Reverse(sev as u8), *pt, *c)
+    });
+    for ((pt, v, code), n) in codes {
+        let ex = cat.explain(*code, *pt, v.unwrap_or(Version::V5));
+        let mark = match ex.severity {
+            Severity::Failure => "FAIL",
+            Severity::Notice => "note",
+            Severity::Success => "ok",
+        };
+        let _ = writeln!(
+            s,
+            "  {mark:<4} {:<11} {code} {:<40} {n:>8}",
+            pt.name(),
+            ex.name
+        );
+    }
+    if !t.anomalies.is_empty() {
+        let _ = writeln!(s, "Anomalies:");
+        for (a, n) in &t.anomalies {
+            let _ = writeln!(s, "  {a:<32} {n:>8}");
+        }
+    }
+    if !t.latency.is_empty() {
+        let _ = writeln!(
+            s,
+            "Latency:                       count      p50      p95      max"
+        );
+        for (k, l) in &t.latency {
+            let _ = writeln!(
+                s,
+                "  {k:<26} {:>8} {:>8} {:>8} {:>8}",
+                l.count(),
+                fmt_lat(l.percentile(50.0)),
+                fmt_lat(l.percentile(95.0)),
+                fmt_lat(l.max())
+            );
+        }
+    }
+    if !t.clients.is_empty() {
+        let _ = writeln!(
+            s,
+            "Clients:                                 conns reconnects  packets failures"
+        );
+        for (id, c) in &t.clients {
+            let fails: u64 = c.failures.values().sum();
+            let _ = write!(
+                s,
+                "  {:<38} {:>6} {:>10} {:>8} {:>8}",
+                id,
+                c.connections,
+                c.connections.saturating_sub(1),
+                c.packets,
+                fails
+            );
+            for ((pt, code), n) in &c.failures {
+                let _ = write!(s, "  {} {} x{n}", pt.name(), code);
+            }
+            s.push('\n');
+        }
+    }
+    s
+}
+
+impl<W: Write> Sink for SummarySink<W> {
+    fn event(&mut self, _ev: &Event) -> io::Result<Flow> {
+        Ok(Flow::Continue)
+    }
+
+    fn finish(&mut self, totals: &Totals) -> io::Result<()> {
+        let text = summary_text(totals, &self.catalogue);
+        match self
+            .out
+            .write_all(text.as_bytes())
+            .and_then(|_| self.out.flush())
+        {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            r => r,
+        }
+    }
+}
