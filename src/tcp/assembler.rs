@@ -38,7 +38,11 @@ pub struct AssemblerFull {
 
 impl fmt::Display for AssemblerFull {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "holding another out-of-order range would exceed {} holes", self.max)
+        write!(
+            f,
+            "holding another out-of-order range would exceed {} holes",
+            self.max
+        )
     }
 }
 
@@ -54,7 +58,10 @@ pub struct Assembler {
 impl Assembler {
     /// An empty assembler holding at most `max_ranges` ranges; allocates nothing until used.
     pub fn new(max_ranges: usize) -> Self {
-        Assembler { ranges: Vec::new(), max: max_ranges.max(1) }
+        Assembler {
+            ranges: Vec::new(),
+            max: max_ranges.max(1),
+        }
     }
 
     /// The cap on held ranges.
@@ -165,12 +172,27 @@ impl Assembler {
             if self.ranges.len() >= self.max {
                 return Err(AssemblerFull { max: self.max });
             }
-            self.ranges.insert(i, Range { start, end, born: now });
+            self.ranges.insert(
+                i,
+                Range {
+                    start,
+                    end,
+                    born: now,
+                },
+            );
             return Ok(());
         }
         let merged = self.ranges[i..j].iter().fold(
-            Range { start, end, born: now },
-            |m, r| Range { start: m.start.min(r.start), end: m.end.max(r.end), born: m.born.min(r.born) },
+            Range {
+                start,
+                end,
+                born: now,
+            },
+            |m, r| Range {
+                start: m.start.min(r.start),
+                end: m.end.max(r.end),
+                born: m.born.min(r.born),
+            },
         );
         self.ranges[i] = merged;
         self.ranges.drain(i + 1..j);
@@ -238,7 +260,15 @@ mod tests {
         a.insert(30, 40, Ts(0)).unwrap();
         let mut parts = Vec::new();
         a.for_each_part(5, 35, |x, y, h| parts.push((x, y, h)));
-        assert_eq!(parts, [(5, 10, false), (10, 20, true), (20, 30, false), (30, 35, true)]);
+        assert_eq!(
+            parts,
+            [
+                (5, 10, false),
+                (10, 20, true),
+                (20, 30, false),
+                (30, 35, true)
+            ]
+        );
         assert_eq!(a.unheld_len(5, 35), 15);
         assert_eq!(a.unheld_len(12, 18), 0);
         assert_eq!(a.held_before(5), 0);

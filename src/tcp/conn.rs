@@ -9,7 +9,10 @@ use crate::net::{TcpFlags, TcpSegment};
 use std::net::SocketAddr;
 
 /// Decides client and server for a connection first seen with `seg` (see `OrientedBy`).
-pub(crate) fn orient(seg: &TcpSegment<'_>, mqtt_ports: &[u16]) -> (SocketAddr, SocketAddr, OrientedBy) {
+pub(crate) fn orient(
+    seg: &TcpSegment<'_>,
+    mqtt_ports: &[u16],
+) -> (SocketAddr, SocketAddr, OrientedBy) {
     let (src, dst) = (seg.src, seg.dst);
     if seg.flags.has(TcpFlags::SYN) {
         return if seg.flags.has(TcpFlags::ACK) {
@@ -50,7 +53,11 @@ pub(crate) struct Tomb {
 impl Tomb {
     /// True when `seg` is a SYN that starts a new connection rather than repeating an old one.
     pub fn is_new_syn(&self, seg: &TcpSegment<'_>) -> bool {
-        let dir = if seg.src == self.client { Dir::ToServer } else { Dir::ToClient };
+        let dir = if seg.src == self.client {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        };
         seg.flags.has(TcpFlags::SYN) && self.isn[dir.index()] != Some(SeqNum(seg.seq))
     }
 }
@@ -76,7 +83,10 @@ pub(crate) struct Conn {
 impl Conn {
     /// A connection with no segment taken in yet.
     pub fn new(info: ConnInfo) -> Self {
-        Conn { info, halves: Default::default() }
+        Conn {
+            info,
+            halves: Default::default(),
+        }
     }
 
     /// Direction of a segment sent by `src`.
@@ -103,16 +113,29 @@ impl Conn {
 
     /// What to keep once the connection is closed.
     pub fn tomb(&self) -> Tomb {
-        Tomb { client: self.info.client, isn: [self.halves[0].isn, self.halves[1].isn] }
+        Tomb {
+            client: self.info.client,
+            isn: [self.halves[0].isn, self.halves[1].isn],
+        }
     }
 
     fn tag(&self, dir: Dir) -> Tag {
-        Tag { conn: self.info.id, dir }
+        Tag {
+            conn: self.info.id,
+            dir,
+        }
     }
 
     /// Takes in one segment sent in direction `dir`.
-    pub fn segment(&mut self, em: &mut Emitter<'_, '_>, seg: &TcpSegment<'_>, dir: Dir, limits: &Limits) -> Verdict {
-        let timeout = i64::try_from(limits.hole_timeout_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
+    pub fn segment(
+        &mut self,
+        em: &mut Emitter<'_, '_>,
+        seg: &TcpSegment<'_>,
+        dir: Dir,
+        limits: &Limits,
+    ) -> Verdict {
+        let timeout = i64::try_from(limits.hole_timeout_secs.saturating_mul(1_000_000_000))
+            .unwrap_or(i64::MAX);
         for d in [Dir::ToServer, Dir::ToClient] {
             let tag = self.tag(d);
             if let Some(st) = self.halves[d.index()].stream.as_mut() {
@@ -131,14 +154,19 @@ impl Conn {
             h.isn = Some(SeqNum(seg.seq));
         }
         // SYN takes one sequence number: data on a SYN starts after it.
-        let data_seq = SeqNum(seg.seq).add(u32::from(syn));
-        let st = h.stream.get_or_insert_with(|| Stream::new(data_seq, limits));
-        if st.data(em, tag, data_seq, seg.payload, seg.missing).retransmission {
+        let data_seq = SeqNum(seg.seq) + u32::from(syn);
+        let st = h
+            .stream
+            .get_or_insert_with(|| Stream::new(data_seq, limits));
+        if st
+            .data(em, tag, data_seq, seg.payload, seg.missing)
+            .retransmission
+        {
             em.stats.retransmissions += 1;
         }
         if flags.has(TcpFlags::FIN) {
             let wire_len = (seg.payload.len() as u32).wrapping_add(seg.missing);
-            let at = st.offset_of(data_seq.add(wire_len));
+            let at = st.offset_of(data_seq + wire_len);
             if at >= 0 {
                 st.set_fin(at as u64);
             }

@@ -57,8 +57,17 @@ impl Reassembler {
         self.stats.segments += 1;
         let now = seg.ts;
         self.last_ts = self.last_ts.max(now);
-        let mut em = Emitter { out, stats: &mut self.stats, ts: now, frame_no: seg.frame_no };
-        expire_idle(&mut self.table, &mut em, secs_to_ns(self.limits.flow_idle_secs));
+        let mut em = Emitter {
+            out,
+            stats: &mut self.stats,
+            ts: now,
+            frame_no: seg.frame_no,
+        };
+        expire_idle(
+            &mut self.table,
+            &mut em,
+            secs_to_ns(self.limits.flow_idle_secs),
+        );
         let k = key(seg.src, seg.dst);
         if let Some(idx) = self.table.get(&k) {
             match self.table.state_mut(idx) {
@@ -74,7 +83,14 @@ impl Reassembler {
                         let verdict = conn.segment(&mut em, seg, dir, &self.limits);
                         let id = conn.info.id;
                         self.table.touch(idx, now);
-                        after(&mut self.table, self.limits.max_flows, idx, id, verdict, &mut em);
+                        after(
+                            &mut self.table,
+                            self.limits.max_flows,
+                            idx,
+                            id,
+                            verdict,
+                            &mut em,
+                        );
                         return;
                     }
                 }
@@ -94,7 +110,9 @@ impl Reassembler {
             return;
         }
         while self.table.len(List::Live) >= self.limits.max_flows.max(1) {
-            let Some((old, _)) = self.table.oldest(List::Live) else { break };
+            let Some((old, _)) = self.table.oldest(List::Live) else {
+                break;
+            };
             if let State::Live(mut conn) = self.table.remove(old) {
                 conn.close(&mut em);
                 em.anomaly(conn.info.id, Dir::ToServer, TcpAnomaly::FlowCap);
@@ -105,20 +123,43 @@ impl Reassembler {
         let (client, server, oriented_by) = orient(seg, &self.mqtt_ports);
         let id = ConnId(self.next_id);
         self.next_id += 1;
-        let info = ConnInfo { id, client, server, oriented_by, ts: now, frame_no: seg.frame_no };
+        let info = ConnInfo {
+            id,
+            client,
+            server,
+            oriented_by,
+            ts: now,
+            frame_no: seg.frame_no,
+        };
         em.stats.opened += 1;
         (em.out)(StreamEvent::Open(info));
         let mut conn = Box::new(Conn::new(info));
         let verdict = conn.segment(&mut em, seg, conn.dir_of(seg.src), &self.limits);
         let idx = self.table.insert(k, State::Live(conn), now);
-        after(&mut self.table, self.limits.max_flows, idx, id, verdict, &mut em);
+        after(
+            &mut self.table,
+            self.limits.max_flows,
+            idx,
+            id,
+            verdict,
+            &mut em,
+        );
     }
 
     /// Ends the capture: every open hole becomes a `Gap{Closed}`, then every open connection
     /// gets `Close{EndOfCapture}`, in `ConnId` order. The reassembler is empty afterwards.
     pub fn finish(&mut self, out: &mut dyn FnMut(StreamEvent<'_>)) {
-        let ts = if self.last_ts == Ts(i64::MIN) { Ts(0) } else { self.last_ts };
-        let mut em = Emitter { out, stats: &mut self.stats, ts, frame_no: 0 };
+        let ts = if self.last_ts == Ts(i64::MIN) {
+            Ts(0)
+        } else {
+            self.last_ts
+        };
+        let mut em = Emitter {
+            out,
+            stats: &mut self.stats,
+            ts,
+            frame_no: 0,
+        };
         let mut live: Vec<(ConnId, u32)> = Vec::new();
         for idx in self.table.live_slots().collect::<Vec<_>>() {
             if let Some(State::Live(conn)) = self.table.state_mut(idx) {
@@ -155,15 +196,26 @@ fn expire_idle(table: &mut Table, em: &mut Emitter<'_, '_>, idle_ns: i64) {
 }
 
 /// Turns a connection closed by its segment into a tomb, and keeps tombs under the cap.
-fn after(table: &mut Table, max_flows: usize, idx: u32, id: ConnId, verdict: Verdict, em: &mut Emitter<'_, '_>) {
-    let Verdict::Closed(reason) = verdict else { return };
+fn after(
+    table: &mut Table,
+    max_flows: usize,
+    idx: u32,
+    id: ConnId,
+    verdict: Verdict,
+    em: &mut Emitter<'_, '_>,
+) {
+    let Verdict::Closed(reason) = verdict else {
+        return;
+    };
     em.close(id, reason);
     if let Some(State::Live(conn)) = table.state_mut(idx) {
         let tomb = conn.tomb();
         table.set_state(idx, State::Tomb(tomb), em.ts);
     }
     while table.len(List::Tomb) > max_flows.max(1) {
-        let Some((old, _)) = table.oldest(List::Tomb) else { break };
+        let Some((old, _)) = table.oldest(List::Tomb) else {
+            break;
+        };
         table.remove(old);
     }
 }

@@ -10,12 +10,6 @@ use std::fmt;
 pub struct SeqNum(pub u32);
 
 impl SeqNum {
-    /// The sequence number `n` bytes after this one (wrapping).
-    #[inline]
-    pub fn add(self, n: u32) -> SeqNum {
-        SeqNum(self.0.wrapping_add(n))
-    }
-
     /// The sequence number `n` bytes after this one, with `n` taken modulo 2^32.
     #[inline]
     pub fn add_u64(self, n: u64) -> SeqNum {
@@ -41,6 +35,15 @@ impl SeqNum {
     }
 }
 
+impl std::ops::Add<u32> for SeqNum {
+    type Output = SeqNum;
+    /// The sequence number `n` bytes after this one (wrapping).
+    #[inline]
+    fn add(self, n: u32) -> SeqNum {
+        SeqNum(self.0.wrapping_add(n))
+    }
+}
+
 impl fmt::Display for SeqNum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
@@ -53,8 +56,8 @@ mod tests {
 
     #[test]
     fn add_wraps_past_u32_max() {
-        assert_eq!(SeqNum(u32::MAX).add(1), SeqNum(0));
-        assert_eq!(SeqNum(u32::MAX - 2).add(10), SeqNum(7));
+        assert_eq!(SeqNum(u32::MAX) + 1, SeqNum(0));
+        assert_eq!(SeqNum(u32::MAX - 2) + 10, SeqNum(7));
         assert_eq!(SeqNum(5).add_u64((1u64 << 32) + 3), SeqNum(8));
     }
 

@@ -79,7 +79,14 @@ impl Emitter<'_, '_> {
             return;
         }
         self.stats.bytes_delivered += bytes.len() as u64;
-        (self.out)(StreamEvent::Data { conn, dir, ts: self.ts, frame_no: self.frame_no, offset, bytes });
+        (self.out)(StreamEvent::Data {
+            conn,
+            dir,
+            ts: self.ts,
+            frame_no: self.frame_no,
+            offset,
+            bytes,
+        });
     }
 
     /// Declares `len` bytes at `offset` missing.
@@ -88,7 +95,15 @@ impl Emitter<'_, '_> {
             return;
         }
         self.stats.bytes_in_gaps += len;
-        (self.out)(StreamEvent::Gap { conn, dir, ts: self.ts, frame_no: self.frame_no, offset, len, reason });
+        (self.out)(StreamEvent::Gap {
+            conn,
+            dir,
+            ts: self.ts,
+            frame_no: self.frame_no,
+            offset,
+            len,
+            reason,
+        });
     }
 
     /// Reports an anomaly and counts it.
@@ -100,7 +115,13 @@ impl Emitter<'_, '_> {
             TcpAnomaly::FlowCap => self.stats.caps.flows += 1,
             TcpAnomaly::DataAfterFin => self.stats.data_after_fin += 1,
         }
-        (self.out)(StreamEvent::Anomaly { conn, dir, ts: self.ts, frame_no: self.frame_no, kind });
+        (self.out)(StreamEvent::Anomaly {
+            conn,
+            dir,
+            ts: self.ts,
+            frame_no: self.frame_no,
+            kind,
+        });
     }
 
     /// Announces a closed connection and counts it.
@@ -113,6 +134,11 @@ impl Emitter<'_, '_> {
             CloseReason::Evicted => c.evicted += 1,
             CloseReason::EndOfCapture => c.end_of_capture += 1,
         }
-        (self.out)(StreamEvent::Close { conn, ts: self.ts, frame_no: self.frame_no, reason });
+        (self.out)(StreamEvent::Close {
+            conn,
+            ts: self.ts,
+            frame_no: self.frame_no,
+            reason,
+        });
     }
 }

@@ -147,7 +147,11 @@ impl Stream {
                 return;
             }
             if !reported {
-                let kind = if over_bytes { TcpAnomaly::BufferCap } else { TcpAnomaly::HoleCap };
+                let kind = if over_bytes {
+                    TcpAnomaly::BufferCap
+                } else {
+                    TcpAnomaly::HoleCap
+                };
                 em.anomaly(tag.conn, tag.dir, kind);
                 reported = true;
             }
@@ -185,22 +189,36 @@ impl Stream {
 
     /// Delivers the segment `[s, s + p.len())` with `s == next`, interleaving held ranges
     /// (whose first copy wins), then every held range that became contiguous.
-    fn deliver_in_order(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, s: u64, p: &[u8], mm: &mut Mismatch) {
+    fn deliver_in_order(
+        &mut self,
+        em: &mut Emitter<'_, '_>,
+        tag: Tag,
+        s: u64,
+        p: &[u8],
+        mm: &mut Mismatch,
+    ) {
         let e = s + p.len() as u64;
         let mut pos = s;
         while pos < e {
             match self.asm.first() {
                 Some(r) if r.start <= pos => {
                     let ov_end = r.end.min(e);
-                    let theirs = p.get((pos - s) as usize..(ov_end - s) as usize).unwrap_or(&[]);
-                    let first = self.buf.get(self.head..self.head + theirs.len()).unwrap_or(&[]);
+                    let theirs = p
+                        .get((pos - s) as usize..(ov_end - s) as usize)
+                        .unwrap_or(&[]);
+                    let first = self
+                        .buf
+                        .get(self.head..self.head + theirs.len())
+                        .unwrap_or(&[]);
                     mm.compare(pos, first, theirs);
                     self.deliver_first(em, tag);
                     pos = r.end;
                 }
                 other => {
                     let upto = other.map_or(e, |r| r.start.min(e));
-                    let bytes = p.get((pos - s) as usize..(upto - s) as usize).unwrap_or(&[]);
+                    let bytes = p
+                        .get((pos - s) as usize..(upto - s) as usize)
+                        .unwrap_or(&[]);
                     em.data(tag.conn, tag.dir, pos, bytes);
                     self.next = upto;
                     pos = upto;
@@ -212,10 +230,17 @@ impl Stream {
 
     /// Delivers the lowest held range from the buffer and moves `next` past it.
     fn deliver_first(&mut self, em: &mut Emitter<'_, '_>, tag: Tag) {
-        let Some(r) = self.asm.pop_first() else { return };
+        let Some(r) = self.asm.pop_first() else {
+            return;
+        };
         let len = r.len() as usize;
         let end = (self.head + len).min(self.buf.len());
-        em.data(tag.conn, tag.dir, r.start, self.buf.get(self.head..end).unwrap_or(&[]));
+        em.data(
+            tag.conn,
+            tag.dir,
+            r.start,
+            self.buf.get(self.head..end).unwrap_or(&[]),
+        );
         self.head = end;
         self.next = self.next.max(r.end);
         self.compact();
@@ -245,7 +270,13 @@ impl Stream {
 
     /// Declares every hole below `target` a gap, delivering the held ranges between them, and
     /// moves the delivery point to at least `target`.
-    pub fn give_up_to(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, target: u64, reason: GapReason) {
+    pub fn give_up_to(
+        &mut self,
+        em: &mut Emitter<'_, '_>,
+        tag: Tag,
+        target: u64,
+        reason: GapReason,
+    ) {
         while let Some(r) = self.asm.first().filter(|r| r.start <= target) {
             if r.start > self.next {
                 em.gap(tag.conn, tag.dir, self.next, r.start - self.next, reason);

@@ -130,8 +130,17 @@ fn list_of(state: &State) -> Option<List> {
 impl Table {
     /// An empty table.
     pub fn new() -> Self {
-        let empty = Ends { head: NIL, tail: NIL, len: 0 };
-        Table { slots: Vec::new(), free: Vec::new(), map: HashMap::default(), lists: [empty; 2] }
+        let empty = Ends {
+            head: NIL,
+            tail: NIL,
+            len: 0,
+        };
+        Table {
+            slots: Vec::new(),
+            free: Vec::new(),
+            map: HashMap::default(),
+            lists: [empty; 2],
+        }
     }
 
     /// Slot of the entry for `key`.
@@ -157,12 +166,20 @@ impl Table {
 
     /// Slots of every open connection (in slot order).
     pub fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
-        self.slots.iter().enumerate().filter(|(_, s)| matches!(s.state, State::Live(_))).map(|(i, _)| i as u32)
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s.state, State::Live(_)))
+            .map(|(i, _)| i as u32)
     }
 
     fn unlink(&mut self, idx: u32) {
-        let Some(s) = self.slots.get(idx as usize) else { return };
-        let Some(list) = list_of(&s.state) else { return };
+        let Some(s) = self.slots.get(idx as usize) else {
+            return;
+        };
+        let Some(list) = list_of(&s.state) else {
+            return;
+        };
         let (prev, next) = (s.prev, s.next);
         let ends = &mut self.lists[list as usize];
         if prev == NIL {
@@ -180,7 +197,9 @@ impl Table {
     }
 
     fn link_front(&mut self, idx: u32) {
-        let Some(list) = self.slots.get(idx as usize).and_then(|s| list_of(&s.state)) else { return };
+        let Some(list) = self.slots.get(idx as usize).and_then(|s| list_of(&s.state)) else {
+            return;
+        };
         let old_head = self.lists[list as usize].head;
         if let Some(s) = self.slots.get_mut(idx as usize) {
             s.prev = NIL;
@@ -199,7 +218,13 @@ impl Table {
 
     /// Adds an entry (most recently used of its list) and returns its slot.
     pub fn insert(&mut self, key: Key, state: State, now: Ts) -> u32 {
-        let slot = Slot { key, last: now, prev: NIL, next: NIL, state };
+        let slot = Slot {
+            key,
+            last: now,
+            prev: NIL,
+            next: NIL,
+            state,
+        };
         let idx = match self.free.pop() {
             Some(i) => {
                 if let Some(s) = self.slots.get_mut(i as usize) {
@@ -243,7 +268,9 @@ impl Table {
     /// Removes slot `idx` and returns what it held.
     pub fn remove(&mut self, idx: u32) -> State {
         self.unlink(idx);
-        let Some(s) = self.slots.get_mut(idx as usize) else { return State::Free };
+        let Some(s) = self.slots.get_mut(idx as usize) else {
+            return State::Free;
+        };
         let state = std::mem::replace(&mut s.state, State::Free);
         let key = s.key;
         self.map.remove(&key);
