@@ -943,3 +943,44 @@ proptest! {
         prop_assert_eq!(r.stats().overlap_mismatches > 0, differing > 0);
     }
 }
+
+#[test]
+fn segment_larger_than_the_buffer_cap_is_delivered_in_place() {
+    let limits = Limits {
+        max_buffered_per_dir: 4,
+        ..Limits::default()
+    };
+    let mut segs = handshake(1000, 5000);
+    segs.push(seg(2, c(), s(), 1003, 5001, ACK, b"cdefghij")); // 2..10, alone over the cap
+    let (ev, r) = run_with(&limits, &segs, false);
+    assert_eq!(
+        &ev[1..],
+        &[
+            Ev::Anomaly {
+                conn: 0,
+                dir: Dir::ToServer,
+                kind: TcpAnomaly::BufferCap
+            },
+            gap(0, Dir::ToServer, 0, 2, GapReason::Cap),
+            data(0, Dir::ToServer, 2, b"cdefghij"),
+        ]
+    );
+    assert_eq!(r.stats().caps.buffer, 1);
+}
+
+#[test]
+fn fully_cut_segment_is_all_gap() {
+    let mut segs = handshake(1000, 5000);
+    let mut cut = seg(2, c(), s(), 1001, 5001, ACK, b"");
+    cut.missing = 1400;
+    segs.push(cut);
+    segs.push(seg(2, c(), s(), 2401, 5001, ACK, b"x"));
+    let (ev, _) = run_with(&Limits::default(), &segs, false);
+    assert_eq!(
+        &ev[1..],
+        &[
+            gap(0, Dir::ToServer, 0, 1400, GapReason::Snaplen),
+            data(0, Dir::ToServer, 1400, b"x")
+        ]
+    );
+}
