@@ -1,5 +1,17 @@
 //! TCP reassembly: per-connection, per-direction ordered byte streams with explicit gaps.
 
+pub mod assembler;
+mod conn;
+pub mod reassembler;
+pub mod seq;
+pub mod stats;
+mod stream;
+mod table;
+
+pub use reassembler::Reassembler;
+pub use seq::SeqNum;
+pub use stats::TcpStats;
+
 use crate::capture::Ts;
 use std::fmt;
 use std::net::SocketAddr;

@@ -1,0 +1,361 @@
+//! One direction of a connection: in-order delivery, out-of-order buffer, overlaps and gaps.
+//!
+//! In-order bytes are handed on as slices of the segment (no copy). Only bytes that arrive
+//! beyond a hole are copied, into one compact buffer holding the assembler's ranges back to back,
+//! capped at `Limits::max_buffered_per_dir`. Overlap policy: the first copy of a byte wins; a
+//! later copy that differs from a byte still held is reported as `OverlapMismatch` (bytes
+//! already delivered are not kept, so a retransmission of them is only counted).
+
+use super::assembler::Assembler;
+use super::seq::SeqNum;
+use super::stats::Emitter;
+use super::{ConnId, Dir, GapReason, TcpAnomaly};
+use crate::capture::Ts;
+use crate::limits::Limits;
+
+/// Buffer capacity kept after the buffer empties; more is released.
+const KEEP_CAPACITY: usize = 64 << 10;
+
+/// Which connection and direction a stream's events belong to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tag {
+    /// Connection.
+    pub conn: ConnId,
+    /// Direction.
+    pub dir: Dir,
+}
+
+/// What a data segment turned out to be.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DataOutcome {
+    /// At least one byte had been received before.
+    pub retransmission: bool,
+}
+
+/// The reassembly state of one direction.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    /// Sequence number of stream offset 0.
+    base: SeqNum,
+    /// Next offset to deliver; everything below was delivered or declared a gap.
+    next: u64,
+    /// Out-of-order ranges held beyond `next`.
+    asm: Assembler,
+    /// Bytes of the held ranges back to back, starting at `buf[head]`.
+    buf: Vec<u8>,
+    /// Consumed prefix of `buf`.
+    head: usize,
+    /// Cap on held bytes.
+    max_buffered: u64,
+    /// Stream offset of this direction's FIN, once seen.
+    fin: Option<u64>,
+}
+
+impl Stream {
+    /// A stream whose offset 0 is sequence number `base`.
+    pub fn new(base: SeqNum, limits: &Limits) -> Self {
+        Stream {
+            base,
+            next: 0,
+            asm: Assembler::new(limits.max_holes_per_dir),
+            buf: Vec::new(),
+            head: 0,
+            max_buffered: limits.max_buffered_per_dir as u64,
+            fin: None,
+        }
+    }
+
+    /// Stream offset of `seq`, relative to the delivery point (negative: before offset 0).
+    pub fn offset_of(&self, seq: SeqNum) -> i64 {
+        let at_next = self.base.add_u64(self.next);
+        self.next as i64 + i64::from(seq.diff(at_next))
+    }
+
+    /// Takes in a segment's payload starting at sequence number `seq`, of which `missing` bytes
+    /// after `payload` were cut by the capture.
+    pub fn data(
+        &mut self,
+        em: &mut Emitter<'_, '_>,
+        tag: Tag,
+        seq: SeqNum,
+        payload: &[u8],
+        missing: u32,
+    ) -> DataOutcome {
+        let mut outcome = DataOutcome::default();
+        let start = self.offset_of(seq);
+        let cap_len = payload.len() as i64;
+        let mut wire_end = start + cap_len + i64::from(missing);
+        if payload.is_empty() && missing == 0 {
+            return outcome;
+        }
+        if wire_end <= 0 {
+            outcome.retransmission = true;
+            return outcome;
+        }
+        // Drop anything before offset 0.
+        let skip = (-start).max(0);
+        let mut p = payload.get(skip.min(cap_len) as usize..).unwrap_or(&[]);
+        let mut s = start.max(0) as u64;
+        if let Some(fin) = self.fin {
+            if wire_end as u64 > fin {
+                em.anomaly(tag.conn, tag.dir, TcpAnomaly::DataAfterFin);
+                wire_end = fin as i64;
+                let keep = fin.saturating_sub(s) as usize;
+                p = p.get(..keep.min(p.len())).unwrap_or(&[]);
+                if s >= fin {
+                    return outcome;
+                }
+            }
+        }
+        let wire_end = wire_end as u64;
+        let mut e = s + p.len() as u64;
+        if s < self.next || self.asm.unheld_len(s, e) < e - s {
+            outcome.retransmission = true;
+        }
+        // Forget the part already delivered.
+        if s < self.next {
+            let cut = (self.next - s).min(p.len() as u64) as usize;
+            p = p.get(cut..).unwrap_or(&[]);
+            s += cut as u64;
+            e = s + p.len() as u64;
+        }
+        if s > self.next {
+            self.make_room(em, tag, s, e);
+        }
+        let mut mm = Mismatch::default();
+        if s > self.next {
+            self.hold(em.ts, s, p, &mut mm);
+        } else if s < e {
+            self.deliver_in_order(em, tag, s, p, &mut mm);
+        }
+        if let Some(kind) = mm.anomaly() {
+            em.anomaly(tag.conn, tag.dir, kind);
+        }
+        if missing > 0 && self.next >= e && self.next < wire_end {
+            self.give_up_to(em, tag, wire_end, GapReason::Snaplen);
+        }
+        outcome
+    }
+
+    /// Gives up holes until the out-of-order segment `[s, e)` fits under both caps.
+    fn make_room(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, s: u64, e: u64) {
+        let mut reported = false;
+        while s > self.next {
+            let over_bytes = self.asm.held() + self.asm.unheld_len(s, e) > self.max_buffered;
+            let over_holes = !over_bytes && self.asm.len_after_insert(s, e) > self.asm.max();
+            if !over_bytes && !over_holes {
+                return;
+            }
+            if !reported {
+                let kind = if over_bytes {
+                    TcpAnomaly::BufferCap
+                } else {
+                    TcpAnomaly::HoleCap
+                };
+                em.anomaly(tag.conn, tag.dir, kind);
+                reported = true;
+            }
+            let target = self.asm.first().map_or(s, |r| r.start.min(s));
+            self.give_up_to(em, tag, target, GapReason::Cap);
+        }
+    }
+
+    /// Copies the out-of-order segment `[s, s + p.len())` into the buffer; bytes already held
+    /// keep their first copy and are compared.
+    fn hold(&mut self, now: Ts, s: u64, p: &[u8], mm: &mut Mismatch) {
+        let e = s + p.len() as u64;
+        let mut pos = s;
+        while let Some((a, b, held)) = self.asm.part_at(pos, e) {
+            pos = b;
+            let bytes = p.get((a - s) as usize..(b - s) as usize).unwrap_or(&[]);
+            let at = self.head + self.asm.held_before(a) as usize;
+            if held {
+                let first = self.buf.get(at..at + bytes.len()).unwrap_or(&[]);
+                mm.compare(a, first, bytes);
+                continue;
+            }
+            if at >= self.buf.len() {
+                self.buf.extend_from_slice(bytes);
+            } else {
+                self.buf.splice(at..at, bytes.iter().copied());
+            }
+            if self.asm.insert(a, b, now).is_err() {
+                // make_room keeps this from happening; stay consistent if it ever does.
+                self.buf.drain(at..at + bytes.len());
+                return;
+            }
+        }
+    }
+
+    /// Delivers the segment `[s, s + p.len())` with `s == next`, interleaving held ranges
+    /// (whose first copy wins), then every held range that became contiguous.
+    fn deliver_in_order(
+        &mut self,
+        em: &mut Emitter<'_, '_>,
+        tag: Tag,
+        s: u64,
+        p: &[u8],
+        mm: &mut Mismatch,
+    ) {
+        let e = s + p.len() as u64;
+        let mut pos = s;
+        while pos < e {
+            match self.asm.first() {
+                Some(r) if r.start <= pos => {
+                    let ov_end = r.end.min(e);
+                    let theirs = p
+                        .get((pos - s) as usize..(ov_end - s) as usize)
+                        .unwrap_or(&[]);
+                    let first = self
+                        .buf
+                        .get(self.head..self.head + theirs.len())
+                        .unwrap_or(&[]);
+                    mm.compare(pos, first, theirs);
+                    self.deliver_first(em, tag);
+                    pos = r.end;
+                }
+                other => {
+                    let upto = other.map_or(e, |r| r.start.min(e));
+                    let bytes = p
+                        .get((pos - s) as usize..(upto - s) as usize)
+                        .unwrap_or(&[]);
+                    em.data(tag.conn, tag.dir, pos, bytes);
+                    self.next = upto;
+                    pos = upto;
+                }
+            }
+        }
+        self.drain_ready(em, tag);
+    }
+
+    /// Delivers the lowest held range from the buffer and moves `next` past it.
+    fn deliver_first(&mut self, em: &mut Emitter<'_, '_>, tag: Tag) {
+        let Some(r) = self.asm.pop_first() else {
+            return;
+        };
+        let len = r.len() as usize;
+        let end = (self.head + len).min(self.buf.len());
+        em.data(
+            tag.conn,
+            tag.dir,
+            r.start,
+            self.buf.get(self.head..end).unwrap_or(&[]),
+        );
+        self.head = end;
+        self.next = self.next.max(r.end);
+        self.compact();
+    }
+
+    /// Delivers every held range that starts at the delivery point.
+    fn drain_ready(&mut self, em: &mut Emitter<'_, '_>, tag: Tag) {
+        while self.asm.first().is_some_and(|r| r.start <= self.next) {
+            self.deliver_first(em, tag);
+        }
+    }
+
+    /// Drops the consumed prefix of the buffer when worthwhile; releases a large empty buffer.
+    fn compact(&mut self) {
+        if self.asm.is_empty() {
+            if self.buf.capacity() > KEEP_CAPACITY {
+                self.buf = Vec::new();
+            } else {
+                self.buf.clear();
+            }
+            self.head = 0;
+        } else if self.head > 4096 && self.head > self.buf.len() / 2 {
+            self.buf.drain(..self.head);
+            self.head = 0;
+        }
+    }
+
+    /// Declares every hole below `target` a gap, delivering the held ranges between them, and
+    /// moves the delivery point to at least `target`.
+    pub fn give_up_to(
+        &mut self,
+        em: &mut Emitter<'_, '_>,
+        tag: Tag,
+        target: u64,
+        reason: GapReason,
+    ) {
+        while let Some(r) = self.asm.first().filter(|r| r.start <= target) {
+            if r.start > self.next {
+                em.gap(tag.conn, tag.dir, self.next, r.start - self.next, reason);
+                self.next = r.start;
+            }
+            self.deliver_first(em, tag);
+        }
+        if target > self.next {
+            em.gap(tag.conn, tag.dir, self.next, target - self.next, reason);
+            self.next = target;
+        }
+    }
+
+    /// Records the FIN at stream offset `offset` (the first FIN seen wins).
+    pub fn set_fin(&mut self, offset: u64) {
+        if self.fin.is_none() {
+            self.fin = Some(offset.max(self.next));
+        }
+    }
+
+    /// The peer acknowledged everything before `ack`: holes below it are given up.
+    pub fn ack(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, ack: SeqNum) {
+        let off = self.offset_of(ack);
+        if off <= self.next as i64 {
+            return;
+        }
+        let target = self.fin.map_or(off as u64, |f| f.min(off as u64));
+        self.give_up_to(em, tag, target, GapReason::AckedUnseen);
+    }
+
+    /// Gives up the holes older than `timeout_ns` of capture time.
+    pub fn expire_holes(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, timeout_ns: i64) {
+        let now = em.ts;
+        while let Some(r) = self.asm.first() {
+            if now.0.saturating_sub(r.born.0) <= timeout_ns {
+                break;
+            }
+            self.give_up_to(em, tag, r.start, GapReason::Timeout);
+        }
+    }
+
+    /// Gives up every remaining hole (up to the FIN when known) and releases the buffer.
+    pub fn close(&mut self, em: &mut Emitter<'_, '_>, tag: Tag) {
+        let target = self.asm.end().unwrap_or(0).max(self.fin.unwrap_or(0));
+        self.give_up_to(em, tag, target, GapReason::Closed);
+        self.asm.clear();
+        self.buf = Vec::new();
+        self.head = 0;
+    }
+}
+
+/// Overlapping bytes of one segment that differ from the first copy.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Mismatch {
+    /// Stream offset of the first differing byte.
+    first: Option<u64>,
+    /// Number of differing bytes.
+    count: u64,
+}
+
+impl Mismatch {
+    /// Compares `theirs` with the `first` copy of the same bytes, which start at `offset`.
+    fn compare(&mut self, offset: u64, first: &[u8], theirs: &[u8]) {
+        if first == theirs {
+            return;
+        }
+        for (i, (a, b)) in first.iter().zip(theirs).enumerate() {
+            if a != b {
+                self.first.get_or_insert(offset + i as u64);
+                self.count += 1;
+            }
+        }
+    }
+
+    /// The anomaly to report, if any byte differed.
+    fn anomaly(&self) -> Option<TcpAnomaly> {
+        self.first.map(|offset| TcpAnomaly::OverlapMismatch {
+            offset,
+            len: u32::try_from(self.count).unwrap_or(u32::MAX),
+        })
+    }
+}

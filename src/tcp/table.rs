@@ -1,0 +1,285 @@
+//! Connection table: 4-tuple -> slot, with least-recently-used lists for expiry and eviction.
+//!
+//! Slots live in one vector and are linked into one of two LRU lists (open connections, and
+//! closed ones kept to absorb stragglers), so touching, expiring and evicting are O(1) and
+//! allocate nothing once the table has grown.
+
+use super::conn::{Conn, Tomb};
+use crate::capture::Ts;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::SocketAddr;
+
+/// A small, fast, deterministic hasher in the style of rustc's FxHash (not DoS-resistant).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// The 4-tuple with its two ends in a fixed order, so both directions find one entry.
+pub(crate) type Key = (SocketAddr, SocketAddr);
+
+/// The key of a segment from `a` to `b` (or from `b` to `a`).
+pub(crate) fn key(a: SocketAddr, b: SocketAddr) -> Key {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// What a slot holds.
+#[derive(Debug)]
+pub(crate) enum State {
+    /// An open connection.
+    Live(Box<Conn>),
+    /// A closed connection remembered to absorb late segments.
+    Tomb(Tomb),
+    /// Unused slot.
+    Free,
+}
+
+/// Which LRU list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum List {
+    /// Open connections.
+    Live = 0,
+    /// Closed connections.
+    Tomb = 1,
+}
+
+const NIL: u32 = u32::MAX;
+
+#[derive(Debug)]
+struct Slot {
+    key: Key,
+    last: Ts,
+    prev: u32,
+    next: u32,
+    state: State,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Ends {
+    head: u32,
+    tail: u32,
+    len: usize,
+}
+
+/// The table of tracked (and recently closed) connections.
+#[derive(Debug)]
+pub(crate) struct Table {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    map: HashMap<Key, u32, BuildHasherDefault<FxHasher>>,
+    lists: [Ends; 2],
+}
+
+fn list_of(state: &State) -> Option<List> {
+    match state {
+        State::Live(_) => Some(List::Live),
+        State::Tomb(_) => Some(List::Tomb),
+        State::Free => None,
+    }
+}
+
+impl Table {
+    /// An empty table.
+    pub fn new() -> Self {
+        let empty = Ends {
+            head: NIL,
+            tail: NIL,
+            len: 0,
+        };
+        Table {
+            slots: Vec::new(),
+            free: Vec::new(),
+            map: HashMap::default(),
+            lists: [empty; 2],
+        }
+    }
+
+    /// Slot of the entry for `key`.
+    pub fn get(&self, key: &Key) -> Option<u32> {
+        self.map.get(key).copied()
+    }
+
+    /// The state of slot `idx`.
+    pub fn state_mut(&mut self, idx: u32) -> Option<&mut State> {
+        self.slots.get_mut(idx as usize).map(|s| &mut s.state)
+    }
+
+    /// Number of entries in `list`.
+    pub fn len(&self, list: List) -> usize {
+        self.lists[list as usize].len
+    }
+
+    /// The least recently used entry of `list` and when it was last touched.
+    pub fn oldest(&self, list: List) -> Option<(u32, Ts)> {
+        let t = self.lists[list as usize].tail;
+        self.slots.get(t as usize).map(|s| (t, s.last))
+    }
+
+    /// Slots of every open connection (in slot order).
+    pub fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s.state, State::Live(_)))
+            .map(|(i, _)| i as u32)
+    }
+
+    fn unlink(&mut self, idx: u32) {
+        let Some(s) = self.slots.get(idx as usize) else {
+            return;
+        };
+        let Some(list) = list_of(&s.state) else {
+            return;
+        };
+        let (prev, next) = (s.prev, s.next);
+        let ends = &mut self.lists[list as usize];
+        if prev == NIL {
+            ends.head = next;
+        } else if let Some(p) = self.slots.get_mut(prev as usize) {
+            p.next = next;
+        }
+        let ends = &mut self.lists[list as usize];
+        if next == NIL {
+            ends.tail = prev;
+        } else if let Some(n) = self.slots.get_mut(next as usize) {
+            n.prev = prev;
+        }
+        self.lists[list as usize].len -= 1;
+    }
+
+    fn link_front(&mut self, idx: u32) {
+        let Some(list) = self.slots.get(idx as usize).and_then(|s| list_of(&s.state)) else {
+            return;
+        };
+        let old_head = self.lists[list as usize].head;
+        if let Some(s) = self.slots.get_mut(idx as usize) {
+            s.prev = NIL;
+            s.next = old_head;
+        }
+        if let Some(h) = self.slots.get_mut(old_head as usize) {
+            h.prev = idx;
+        }
+        let ends = &mut self.lists[list as usize];
+        ends.head = idx;
+        if ends.tail == NIL {
+            ends.tail = idx;
+        }
+        ends.len += 1;
+    }
+
+    /// Adds an entry (most recently used of its list) and returns its slot.
+    pub fn insert(&mut self, key: Key, state: State, now: Ts) -> u32 {
+        let slot = Slot {
+            key,
+            last: now,
+            prev: NIL,
+            next: NIL,
+            state,
+        };
+        let idx = match self.free.pop() {
+            Some(i) => {
+                if let Some(s) = self.slots.get_mut(i as usize) {
+                    *s = slot;
+                }
+                i
+            }
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.map.insert(key, idx);
+        self.link_front(idx);
+        idx
+    }
+
+    /// Marks slot `idx` used at `now`.
+    pub fn touch(&mut self, idx: u32, now: Ts) {
+        self.unlink(idx);
+        if let Some(s) = self.slots.get_mut(idx as usize) {
+            s.last = s.last.max(now);
+        }
+        self.link_front(idx);
+    }
+
+    /// Replaces the state of slot `idx` (moving it between lists as needed) at `now`.
+    pub fn set_state(&mut self, idx: u32, state: State, now: Ts) -> State {
+        self.unlink(idx);
+        let old = match self.slots.get_mut(idx as usize) {
+            Some(s) => {
+                s.last = s.last.max(now);
+                std::mem::replace(&mut s.state, state)
+            }
+            None => return State::Free,
+        };
+        self.link_front(idx);
+        old
+    }
+
+    /// Removes slot `idx` and returns what it held.
+    pub fn remove(&mut self, idx: u32) -> State {
+        self.unlink(idx);
+        let Some(s) = self.slots.get_mut(idx as usize) else {
+            return State::Free;
+        };
+        let state = std::mem::replace(&mut s.state, State::Free);
+        let key = s.key;
+        self.map.remove(&key);
+        self.free.push(idx);
+        state
+    }
+
+    /// Forgets every entry.
+    pub fn clear(&mut self) {
+        *self = Table::new();
+    }
+}
