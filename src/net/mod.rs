@@ -2,6 +2,8 @@
 
 pub mod decode;
 pub mod defrag;
+#[cfg(test)]
+mod defrag_tests;
 pub mod error;
 pub mod ip;
 pub mod link;
