@@ -409,5 +409,44 @@ fn udp_arp_and_unknown_links_are_counted_not_errors() {
 
 #[path = "net_decode/captures.rs"]
 mod captures;
+#[test]
+fn frames_built_by_etherparse_decode_identically() {
+    use etherparse::{LinuxSllPacketType, PacketBuilder, TcpOptionElement, VlanId};
+    let payload = b"\x30\x0b\x00\x03a/bhello"; // an MQTT PUBLISH, for flavour
+    let mut dec = NetDecoder::new(&Limits::default());
+
+    // Ethernet + QinQ + IPv4 + TCP with MSS and timestamp options.
+    let b = PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12])
+        .double_vlan(VlanId::try_new(10).unwrap(), VlanId::try_new(20).unwrap())
+        .ipv4(SRC4, DST4, 64)
+        .tcp(40000, 1883, 4096, 512)
+        .psh()
+        .ack(8192)
+        .options(&[
+            TcpOptionElement::MaximumSegmentSize(1460),
+            TcpOptionElement::Timestamp(1, 2),
+        ])
+        .unwrap();
+    let mut f = Vec::new();
+    b.write(&mut f, payload).unwrap();
+    assert_eq!(
+        run(&mut dec, &frame(LinkType::ETHERNET, &f)),
+        tcp4(payload, 0)
+    );
+
+    // Linux cooked v1 + IPv6 + TCP.
+    let b = PacketBuilder::linux_sll(LinuxSllPacketType::HOST, 6, [2, 0, 0, 0, 0, 1, 0, 0])
+        .ipv6(SRC6, DST6, 64)
+        .tcp(40000, 1883, 4096, 512)
+        .psh()
+        .ack(8192);
+    let mut f = Vec::new();
+    b.write(&mut f, payload).unwrap();
+    assert_eq!(
+        run(&mut dec, &frame(LinkType::LINUX_SLL, &f)),
+        tcp6(payload)
+    );
+}
+
 #[path = "net_decode/fragments.rs"]
 mod fragments;

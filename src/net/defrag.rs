@@ -306,7 +306,7 @@ impl Defragmenter {
         set.store(frag.offset, frag.data);
         let after = set.mem();
         let done = set.total == Some(set.covered);
-        self.bytes = self.bytes + after - before;
+        self.bytes = self.bytes.saturating_add(after).saturating_sub(before);
         if done {
             return self.complete(key, stats);
         }

@@ -18,6 +18,22 @@ const KNOWN_LINKS: [LinkType; 8] = [
     LinkType::LINUX_SLL2,
 ];
 
+/// Index of `linktype` in `KNOWN_LINKS` (a jump table rather than a search: once per frame).
+#[inline]
+fn known_index(linktype: LinkType) -> Option<usize> {
+    Some(match linktype {
+        LinkType::NULL => 0,
+        LinkType::ETHERNET => 1,
+        LinkType::RAW => 2,
+        LinkType::LOOP => 3,
+        LinkType::LINUX_SLL => 4,
+        LinkType::IPV4 => 5,
+        LinkType::IPV6 => 6,
+        LinkType::LINUX_SLL2 => 7,
+        _ => return None,
+    })
+}
+
 /// What the decode layer saw: frames per link type and what became of them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetStats {
@@ -64,7 +80,7 @@ impl Default for NetStats {
 impl NetStats {
     /// Frames seen with `linktype` (known or not).
     pub fn frames_of(&self, linktype: LinkType) -> u64 {
-        match KNOWN_LINKS.iter().position(|&l| l == linktype) {
+        match known_index(linktype) {
             Some(i) => self.known_links.get(i).copied().unwrap_or(0),
             None => self.unsupported_link.get(&linktype.0).copied().unwrap_or(0),
         }
@@ -108,11 +124,7 @@ impl NetStats {
     pub(crate) fn count_frame(&mut self, linktype: LinkType, cut: bool) {
         self.frames += 1;
         self.snaplen_cut += u64::from(cut);
-        if let Some(n) = KNOWN_LINKS
-            .iter()
-            .position(|&l| l == linktype)
-            .and_then(|i| self.known_links.get_mut(i))
-        {
+        if let Some(n) = known_index(linktype).and_then(|i| self.known_links.get_mut(i)) {
             *n += 1;
         } else {
             *self.unsupported_link.entry(linktype.0).or_insert(0) += 1;
@@ -139,5 +151,18 @@ impl NetStats {
             | NetOutcome::FragmentHeld
             | NetOutcome::FragmentDropped(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_index_agrees_with_the_table() {
+        for (i, &l) in KNOWN_LINKS.iter().enumerate() {
+            assert_eq!(known_index(l), Some(i));
+        }
+        assert_eq!(known_index(LinkType(147)), None);
     }
 }
