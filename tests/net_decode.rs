@@ -450,3 +450,5 @@ fn frames_built_by_etherparse_decode_identically() {
 
 #[path = "net_decode/fragments.rs"]
 mod fragments;
+#[path = "net_decode/robust.rs"]
+mod robust;
