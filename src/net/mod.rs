@@ -1,5 +1,21 @@
 //! Link and IP decoding: turns a captured frame into a TCP segment, or says why not.
 
+pub mod decode;
+pub mod defrag;
+#[cfg(test)]
+mod defrag_tests;
+pub mod error;
+pub mod ip;
+pub mod link;
+pub mod stats;
+pub mod tcp_header;
+
+pub use decode::{FragDrop, NetDecoder, NetOutcome};
+pub use defrag::FragStats;
+pub use error::{Layer, Malformed, MalformedKind};
+pub use link::NonIp;
+pub use stats::NetStats;
+
 use crate::capture::Ts;
 use std::net::SocketAddr;
 

@@ -1,0 +1,254 @@
+//! The decode entry point: one frame in, a TCP segment or the reason it is not one out.
+
+use super::defrag::{Defragmenter, FragKey, FragResult, Fragment};
+use super::error::Malformed;
+use super::ip::{self, IpPacket, PROTO_TCP};
+use super::link::{self, IpVersion, LinkStop, NonIp};
+use super::stats::NetStats;
+use super::tcp_header::{parse_tcp, TcpInput};
+use super::TcpSegment;
+use crate::capture::{Frame, LinkType, Ts};
+use crate::limits::Limits;
+use std::fmt;
+
+/// What one frame turned out to be.
+#[derive(Clone, Copy, Debug)]
+pub enum NetOutcome<'a> {
+    /// A TCP segment (borrowing the frame, or the defragmenter for a reassembled datagram).
+    Tcp(TcpSegment<'a>),
+    /// Not IP: what the link layer says the frame carries.
+    NotIp(NonIp),
+    /// IP, but not TCP: the IP protocol number (e.g. 17 for UDP, 1 for ICMP).
+    NotTcp(u8),
+    /// A link type this decoder does not know.
+    UnsupportedLink(LinkType),
+    /// Malformed at some layer.
+    Malformed(Malformed),
+    /// An IP fragment, held until the rest of its datagram arrives.
+    FragmentHeld,
+    /// An IP fragment that was dropped.
+    FragmentDropped(FragDrop),
+}
+
+/// Why a fragment was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FragDrop {
+    /// A fragment cap (`max_frag_bytes`, `max_frag_sets`) left no room.
+    Cap,
+    /// The capture cut the fragment (snaplen), so it cannot be reassembled.
+    Cut,
+}
+
+impl fmt::Display for NetOutcome<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetOutcome::Tcp(s) => write!(
+                f,
+                "TCP {} -> {}, {} payload bytes",
+                s.src,
+                s.dst,
+                s.payload.len()
+            ),
+            NetOutcome::NotIp(what) => write!(f, "not IP: {what}"),
+            NetOutcome::NotTcp(p) => write!(f, "IP protocol {p}, not TCP"),
+            NetOutcome::UnsupportedLink(lt) => write!(f, "unsupported link type {lt}"),
+            NetOutcome::Malformed(m) => write!(f, "malformed: {m}"),
+            NetOutcome::FragmentHeld => write!(f, "IP fragment held for reassembly"),
+            NetOutcome::FragmentDropped(FragDrop::Cap) => {
+                write!(f, "IP fragment dropped: fragment buffer cap reached")
+            }
+            NetOutcome::FragmentDropped(FragDrop::Cut) => {
+                write!(f, "IP fragment dropped: cut by snaplen")
+            }
+        }
+    }
+}
+
+/// Decodes link and IP layers of frames into TCP segments, reassembling IP fragments.
+#[derive(Debug)]
+pub struct NetDecoder {
+    stats: NetStats,
+    defrag: Defragmenter,
+}
+
+impl NetDecoder {
+    /// A decoder whose fragment buffers obey `limits`.
+    pub fn new(limits: &Limits) -> NetDecoder {
+        NetDecoder {
+            stats: NetStats::default(),
+            defrag: Defragmenter::new(limits),
+        }
+    }
+
+    /// Decodes one frame; every outcome is counted in [`NetDecoder::stats`].
+    #[inline]
+    pub fn decode<'a>(&'a mut self, frame: &Frame<'a>) -> NetOutcome<'a> {
+        let NetDecoder { stats, defrag } = self;
+        let cut = (frame.orig_len as usize).saturating_sub(frame.data.len());
+        stats.count_frame(frame.linktype, cut > 0);
+        if !defrag.is_empty() {
+            defrag.expire(frame.ts, &mut stats.frag);
+        }
+        let outcome = decode_frame(defrag, stats, frame, cut);
+        stats.count_outcome(&outcome);
+        outcome
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &NetStats {
+        &self.stats
+    }
+
+    /// Drops fragment sets older than the timeout at capture time `now` (decode does this too).
+    pub fn expire(&mut self, now: Ts) {
+        self.defrag.expire(now, &mut self.stats.frag);
+    }
+
+    /// Ends the capture: drops incomplete fragment sets, counted as unfinished.
+    pub fn finish(&mut self) {
+        self.defrag.finish(&mut self.stats.frag);
+    }
+
+    /// Bytes held by incomplete fragment sets (at most `Limits::max_frag_bytes`).
+    pub fn frag_buffered_bytes(&self) -> usize {
+        self.defrag.buffered_bytes()
+    }
+
+    /// Incomplete fragment sets held (at most `Limits::max_frag_sets`).
+    pub fn frag_sets(&self) -> usize {
+        self.defrag.sets()
+    }
+}
+
+/// The decode steps, without the per-frame counting.
+#[inline]
+fn decode_frame<'a>(
+    defrag: &'a mut Defragmenter,
+    stats: &mut NetStats,
+    frame: &Frame<'a>,
+    cut: usize,
+) -> NetOutcome<'a> {
+    let data = frame.data;
+    let (version, off) = match link::strip_link(frame.linktype, data) {
+        Ok(v) => v,
+        Err(LinkStop::NotIp(what)) => return NetOutcome::NotIp(what),
+        Err(LinkStop::Unsupported) => return NetOutcome::UnsupportedLink(frame.linktype),
+        Err(LinkStop::Malformed(m)) => return NetOutcome::Malformed(m),
+    };
+    let packet = match version {
+        IpVersion::V4 => ip::ipv4(data, off, cut),
+        IpVersion::V6 => ip::ipv6(data, off, cut),
+    };
+    let packet = match packet {
+        Ok(p) => p,
+        Err(m) => return NetOutcome::Malformed(m),
+    };
+    match packet.frag {
+        None if packet.protocol == PROTO_TCP => tcp_outcome(TcpInput {
+            ts: frame.ts,
+            frame_no: frame.frame_no,
+            src: packet.src,
+            dst: packet.dst,
+            bytes: packet.payload,
+            declared: packet.declared,
+            offset: packet.payload_offset,
+        }),
+        None => NetOutcome::NotTcp(packet.protocol),
+        Some(_) => fragment(defrag, stats, frame, version, off, &packet),
+    }
+}
+
+/// Hands a fragment to the defragmenter and decodes the datagram it may complete.
+fn fragment<'a>(
+    defrag: &'a mut Defragmenter,
+    stats: &mut NetStats,
+    frame: &Frame<'a>,
+    version: IpVersion,
+    ip_offset: usize,
+    packet: &IpPacket<'a>,
+) -> NetOutcome<'a> {
+    let Some(info) = packet.frag else {
+        return NetOutcome::NotTcp(packet.protocol);
+    };
+    let wanted = packet.protocol == PROTO_TCP
+        || (version == IpVersion::V6 && ip::is_ext_header(packet.protocol));
+    if !wanted {
+        return NetOutcome::NotTcp(packet.protocol);
+    }
+    stats.frag.fragments += 1;
+    if packet.payload.len() < packet.declared {
+        stats.frag.dropped_cut += 1;
+        return NetOutcome::FragmentDropped(FragDrop::Cut);
+    }
+    let frag = Fragment {
+        key: FragKey {
+            src: packet.src,
+            dst: packet.dst,
+            protocol: packet.protocol,
+            id: info.id,
+        },
+        ts: frame.ts,
+        offset: info.offset,
+        more: info.more,
+        data: packet.payload,
+        header_len: match version {
+            IpVersion::V4 => packet.header_len,
+            // IPv6 counts the payload only: extension headers before the fragment header.
+            IpVersion::V6 => packet.header_len.saturating_sub(48),
+        },
+        frame_offset: ip_offset,
+    };
+    let datagram = match defrag.insert(frag, &mut stats.frag) {
+        FragResult::Held => return NetOutcome::FragmentHeld,
+        FragResult::Dropped => return NetOutcome::FragmentDropped(FragDrop::Cap),
+        FragResult::Malformed(m) => return NetOutcome::Malformed(m),
+        FragResult::Complete(d) => d,
+    };
+    // The reassembled payload: for IPv6 it may start with more extension headers.
+    let (protocol, start) = if version == IpVersion::V6 {
+        match ip::skip_ext_headers(
+            packet.protocol,
+            datagram,
+            0,
+            datagram.len(),
+            datagram.len(),
+            0,
+        ) {
+            Ok(w) if w.frag.is_some() => {
+                return NetOutcome::Malformed(Malformed::bad_field(
+                    super::error::Layer::Ipv6Ext,
+                    w.pos,
+                    "next header",
+                    44,
+                    "no second fragment header inside a reassembled datagram",
+                ))
+            }
+            Ok(w) => (w.protocol, w.pos),
+            Err(m) => return NetOutcome::Malformed(m),
+        }
+    } else {
+        (packet.protocol, 0)
+    };
+    if protocol != PROTO_TCP {
+        return NetOutcome::NotTcp(protocol);
+    }
+    let bytes = datagram.get(start..).unwrap_or(&[]);
+    tcp_outcome(TcpInput {
+        ts: frame.ts,
+        frame_no: frame.frame_no,
+        src: packet.src,
+        dst: packet.dst,
+        bytes,
+        declared: bytes.len(),
+        offset: start,
+    })
+}
+
+/// A parsed TCP header as an outcome.
+#[inline]
+fn tcp_outcome(input: TcpInput<'_>) -> NetOutcome<'_> {
+    match parse_tcp(input) {
+        Ok(seg) => NetOutcome::Tcp(seg),
+        Err(m) => NetOutcome::Malformed(m),
+    }
+}
