@@ -1,3 +1,14 @@
 //! MQTT framing and decoding (pure: bytes in, values or typed errors out).
 
+pub mod error;
+pub mod framer;
+pub mod header;
+pub mod packet;
+pub mod property;
+pub mod reader;
 pub mod types;
+
+pub use error::{DecodeError, DecodeErrorKind, FrameError};
+pub use framer::{FrameEvent, Framer, Pending, RawPacket, SkipReason};
+pub use header::FixedHeader;
+pub use packet::{decode, decode_parts, Packet};
