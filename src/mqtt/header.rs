@@ -52,11 +52,11 @@ pub fn parse_header(get: impl Fn(usize) -> Option<u8>) -> HeaderParse {
     };
     let mut value: u32 = 0;
     let mut len_bytes = [0u8; 5];
-    for i in 0..4usize {
+    for (i, slot) in len_bytes.iter_mut().take(4).enumerate() {
         let Some(b) = get(1 + i) else {
             return HeaderParse::Incomplete(1);
         };
-        len_bytes[i] = b;
+        *slot = b;
         value |= u32::from(b & 0x7f) << (7 * i);
         if b & 0x80 == 0 {
             return HeaderParse::Complete(FixedHeader {
