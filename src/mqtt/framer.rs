@@ -151,6 +151,8 @@ pub struct Framer {
     /// Bytes at `[pos - buf.len(), pos)`: an incomplete packet (Sync) or candidate (Resync).
     buf: Vec<u8>,
     mode: Mode,
+    /// Set while `finish` rescans held bytes: no more bytes will come.
+    ending: bool,
     /// Skipped events produced by `gap`, handed out at the next `feed` or `finish`.
     deferred: [Option<(u64, u64, SkipReason)>; 2],
 }
@@ -173,6 +175,7 @@ impl Framer {
             pos: 0,
             buf: Vec::new(),
             mode: Mode::Sync,
+            ending: false,
             deferred: [None; 2],
         }
     }
@@ -244,7 +247,12 @@ impl Framer {
     pub fn feed(&mut self, bytes: &[u8], out: &mut impl FnMut(FrameEvent<'_>)) {
         self.flush(out);
         let mut input = bytes;
-        while !input.is_empty() {
+        loop {
+            // Held bytes may still hold work (a resync can leave whole packets buffered).
+            if input.is_empty() && self.buf.is_empty() {
+                break;
+            }
+            let before = (input.len(), self.buf.len(), self.mode);
             input = match self.mode {
                 Mode::Skip { remaining } => {
                     let n = remaining.min(input.len() as u64);
@@ -256,6 +264,9 @@ impl Framer {
                 Mode::Sync => self.sync_buffered(input, out),
                 Mode::Resync { since } => self.resync_scan(input, since, out),
             };
+            if (input.len(), self.buf.len(), self.mode) == before {
+                break;
+            }
         }
     }
 
@@ -302,6 +313,14 @@ impl Framer {
     /// Ends the stream: reports bytes of an incomplete packet or resync still held.
     pub fn finish(&mut self, out: &mut impl FnMut(FrameEvent<'_>)) {
         self.flush(out);
+        if matches!(self.mode, Mode::Resync { .. }) && !self.buf.is_empty() {
+            // Candidates held for lack of bytes: rescan knowing that none will come.
+            let held = std::mem::take(&mut self.buf);
+            self.pos -= held.len() as u64;
+            self.ending = true;
+            self.feed(&held, out);
+            self.ending = false;
+        }
         let start = self.pos - self.buf.len() as u64;
         match self.mode {
             Mode::Sync if !self.buf.is_empty() => out(FrameEvent::Skipped {
@@ -396,21 +415,30 @@ impl Framer {
         match parse_header(|i| at2(&self.buf, input, i)) {
             HeaderParse::Complete(h) => {
                 let total = h.total_len();
+                let held = self.buf.len() as u64;
                 if total > self.max_packet as u64 {
                     self.oversize(&h, start, out);
-                    self.mode = Mode::Skip {
-                        remaining: total - self.buf.len() as u64,
-                    };
-                    self.buf.clear();
+                    if held >= total {
+                        self.buf.drain(..total as usize);
+                    } else {
+                        self.mode = Mode::Skip {
+                            remaining: total - held,
+                        };
+                        self.buf.clear();
+                    }
                     return input;
                 }
-                let need = total as usize - self.buf.len();
-                let take = need.min(input.len());
-                let (head, rest) = input.split_at(take);
-                self.buf.extend_from_slice(head);
-                self.pos += take as u64;
-                if take == need {
-                    let bytes = &self.buf[..];
+                let total = total as usize;
+                let mut rest = input;
+                if self.buf.len() < total {
+                    let take = (total - self.buf.len()).min(input.len());
+                    let (head, tail) = input.split_at(take);
+                    self.buf.extend_from_slice(head);
+                    self.pos += take as u64;
+                    rest = tail;
+                }
+                // After a resync the buffer may hold more than one packet.
+                if let Some(bytes) = self.buf.get(..total) {
                     let body = bytes.get(usize::from(h.header_len)..).unwrap_or(&[]);
                     out(FrameEvent::Packet(RawPacket {
                         offset: start,
@@ -418,7 +446,7 @@ impl Framer {
                         bytes,
                         body,
                     }));
-                    self.buf.clear();
+                    self.buf.drain(..total);
                 }
                 rest
             }
@@ -481,7 +509,7 @@ impl Framer {
             self.pos += k as u64;
             return input.get(k..).unwrap_or(&[]);
         }
-        // Keep an undecided tail (a header cut by the end of the bytes: under 6 bytes).
+        // Keep an undecided tail: a cut header, or a candidate packet (under `max_packet`).
         let keep_from = undecided.unwrap_or(view_len);
         if keep_from < held {
             self.buf.drain(..keep_from);
@@ -514,13 +542,20 @@ impl Framer {
         if !plausible(&h, self.max_packet) {
             return Some(false);
         }
+        // Decisions wait for the next header so that they do not depend on how the bytes
+        // were split; a held candidate stays under `max_packet`. At the end of the stream a
+        // chain that ends exactly there is accepted.
         let next = i as u64 + h.total_len();
         if next >= view_len as u64 {
-            return Some(true);
+            return match (self.ending, next == view_len as u64) {
+                (false, _) => None,
+                (true, exact) => Some(exact),
+            };
         }
         let next = next as usize;
         Some(match parse_header(|k| get(next + k)) {
             HeaderParse::Complete(h2) => plausible(&h2, self.max_packet),
+            HeaderParse::Incomplete(_) if !self.ending => return None,
             HeaderParse::Incomplete(_) => {
                 get(next).is_some_and(|b| legal_type_flags(PacketType(b >> 4), b & 0x0f))
             }
