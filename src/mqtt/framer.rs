@@ -1,0 +1,565 @@
+//! Per-direction framing: splits in-order stream bytes into whole packets (5.0 §2.1,
+//! 3.1.1 §2.2), zero-copy when a packet lies inside one `feed`, with a size cap and
+//! resynchronisation after gaps.
+
+use super::error::FrameError;
+use super::header::{legal_type_flags, parse_header, plausible, FixedHeader, HeaderParse};
+use super::types::PacketType;
+use std::fmt;
+
+/// One framed packet: its stream offset, fixed header, whole bytes and body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawPacket<'a> {
+    /// Stream offset of the first header byte.
+    pub offset: u64,
+    /// The fixed header.
+    pub header: FixedHeader,
+    /// The whole packet, fixed header included.
+    pub bytes: &'a [u8],
+    /// Exactly `remaining_len` bytes after the fixed header.
+    pub body: &'a [u8],
+}
+
+/// Why bytes of the stream were not handed out as packets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A packet was cut by a gap; the range is the whole packet, the gap included.
+    CutByGap,
+    /// Bytes between a gap (or an unframeable header) and the next plausible header.
+    Resync,
+    /// The stream ended inside a packet (reported by `finish`).
+    EndOfStream,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SkipReason::CutByGap => "packet cut by a gap in the capture",
+            SkipReason::Resync => "no plausible packet header (resynchronising)",
+            SkipReason::EndOfStream => "stream ended inside a packet",
+        })
+    }
+}
+
+/// What the framer reports while consuming bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameEvent<'a> {
+    /// A whole packet.
+    Packet(RawPacket<'a>),
+    /// A packet larger than the cap (`size` is the whole packet); its bytes are skipped.
+    Oversize {
+        /// Stream offset of the packet.
+        offset: u64,
+        /// Its type.
+        ptype: PacketType,
+        /// Its fixed-header flags.
+        flags: u8,
+        /// Whole packet length, fixed header included.
+        size: u64,
+    },
+    /// A stretch of the stream not handed out as packets.
+    Skipped {
+        /// Stream offset of the first byte.
+        offset: u64,
+        /// Length of the stretch.
+        len: u64,
+        /// Why.
+        reason: SkipReason,
+    },
+    /// Bytes at `offset` cannot be framed; the framer resynchronises after them.
+    Malformed {
+        /// Stream offset of the bad header.
+        offset: u64,
+        /// Why.
+        error: FrameError,
+    },
+}
+
+/// What the framer holds between feeds, for diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pending {
+    /// At a packet boundary with nothing buffered.
+    Idle,
+    /// Part of a fixed header is buffered.
+    Header {
+        /// Stream offset of the packet.
+        offset: u64,
+        /// Bytes buffered.
+        buffered: usize,
+    },
+    /// Part of a packet is buffered.
+    Packet {
+        /// Stream offset of the packet.
+        offset: u64,
+        /// Bytes buffered.
+        buffered: usize,
+        /// Bytes still needed to complete it.
+        need: u64,
+    },
+    /// Skipping the rest of an oversize or gap-cut packet.
+    Skipping {
+        /// Bytes still to skip.
+        remaining: u64,
+    },
+    /// Searching for a plausible header.
+    Resync {
+        /// Stream offset where the search began.
+        since: u64,
+        /// Bytes held as an undecided candidate header.
+        buffered: usize,
+    },
+}
+
+impl fmt::Display for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Pending::Idle => f.write_str("at a packet boundary"),
+            Pending::Header { offset, buffered } => write!(
+                f,
+                "{buffered} bytes of a fixed header at offset {offset} buffered, need more"
+            ),
+            Pending::Packet {
+                offset,
+                buffered,
+                need,
+            } => write!(
+                f,
+                "{buffered} bytes of a packet at offset {offset} buffered, need {need} more bytes"
+            ),
+            Pending::Skipping { remaining } => write!(f, "skipping {remaining} more bytes"),
+            Pending::Resync { since, buffered } => write!(
+                f,
+                "resynchronising since offset {since} ({buffered} bytes held)"
+            ),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Sync,
+    Skip { remaining: u64 },
+    Resync { since: u64 },
+}
+
+/// Frames one direction of a connection; memory is bounded by `max_packet`.
+#[derive(Clone, Debug)]
+pub struct Framer {
+    max_packet: usize,
+    /// Stream offset of the next byte to arrive.
+    pos: u64,
+    /// Bytes at `[pos - buf.len(), pos)`: an incomplete packet (Sync) or candidate (Resync).
+    buf: Vec<u8>,
+    mode: Mode,
+    /// Set while `finish` rescans held bytes: no more bytes will come.
+    ending: bool,
+    /// Skipped events produced by `gap`, handed out at the next `feed` or `finish`.
+    deferred: [Option<(u64, u64, SkipReason)>; 2],
+}
+
+/// Byte `i` of `a` followed by `b`.
+#[inline]
+fn at2(a: &[u8], b: &[u8], i: usize) -> Option<u8> {
+    match a.get(i) {
+        Some(&x) => Some(x),
+        None => b.get(i - a.len()).copied(),
+    }
+}
+
+impl Framer {
+    /// A framer at stream offset 0 expecting a packet boundary; packets whose whole length
+    /// exceeds `max_packet` are reported and skipped, never buffered.
+    pub fn new(max_packet: usize) -> Self {
+        Framer {
+            max_packet,
+            pos: 0,
+            buf: Vec::new(),
+            mode: Mode::Sync,
+            ending: false,
+            deferred: [None; 2],
+        }
+    }
+
+    fn skip_or_sync(remaining: u64) -> Mode {
+        if remaining == 0 {
+            Mode::Sync
+        } else {
+            Mode::Skip { remaining }
+        }
+    }
+
+    fn defer(&mut self, offset: u64, len: u64, reason: SkipReason) {
+        match &mut self.deferred {
+            [slot @ None, _] | [Some(_), slot @ None] => *slot = Some((offset, len, reason)),
+            [_, Some(last)] => last.1 = (offset + len).saturating_sub(last.0),
+        }
+    }
+
+    fn flush(&mut self, out: &mut impl FnMut(FrameEvent<'_>)) {
+        for slot in &mut self.deferred {
+            if let Some((offset, len, reason)) = slot.take() {
+                out(FrameEvent::Skipped {
+                    offset,
+                    len,
+                    reason,
+                });
+            }
+        }
+    }
+
+    /// Stream offset of the next byte expected.
+    pub fn offset(&self) -> u64 {
+        self.pos
+    }
+
+    /// Starts searching for a plausible header (e.g. a connection picked up mid-stream).
+    pub fn resync(&mut self) {
+        if self.mode == Mode::Sync && self.buf.is_empty() {
+            self.mode = Mode::Resync { since: self.pos };
+        }
+    }
+
+    /// What is buffered or awaited.
+    pub fn pending(&self) -> Pending {
+        let start = self.pos - self.buf.len() as u64;
+        match self.mode {
+            Mode::Skip { remaining } => Pending::Skipping { remaining },
+            Mode::Resync { since } => Pending::Resync {
+                since,
+                buffered: self.buf.len(),
+            },
+            Mode::Sync if self.buf.is_empty() => Pending::Idle,
+            Mode::Sync => match parse_header(|i| self.buf.get(i).copied()) {
+                HeaderParse::Complete(h) => Pending::Packet {
+                    offset: start,
+                    buffered: self.buf.len(),
+                    need: h.total_len().saturating_sub(self.buf.len() as u64),
+                },
+                _ => Pending::Header {
+                    offset: start,
+                    buffered: self.buf.len(),
+                },
+            },
+        }
+    }
+
+    /// Consumes the next in-order bytes of the stream, reporting every event to `out`.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut impl FnMut(FrameEvent<'_>)) {
+        self.flush(out);
+        let mut input = bytes;
+        loop {
+            // Held bytes may still hold work (a resync can leave whole packets buffered).
+            if input.is_empty() && self.buf.is_empty() {
+                break;
+            }
+            let before = (input.len(), self.buf.len(), self.mode);
+            input = match self.mode {
+                Mode::Skip { remaining } => {
+                    let n = remaining.min(input.len() as u64);
+                    self.pos += n;
+                    self.mode = Self::skip_or_sync(remaining - n);
+                    input.get(n as usize..).unwrap_or(&[])
+                }
+                Mode::Sync if self.buf.is_empty() => self.sync_direct(input, out),
+                Mode::Sync => self.sync_buffered(input, out),
+                Mode::Resync { since } => self.resync_scan(input, since, out),
+            };
+            if (input.len(), self.buf.len(), self.mode) == before {
+                break;
+            }
+        }
+    }
+
+    /// Accounts for `len` lost bytes; a packet cut by them is reported (at the next `feed` or
+    /// `finish`) and skipped, and framing resumes at its end when known, else resynchronises.
+    pub fn gap(&mut self, len: u64) {
+        if len == 0 {
+            return;
+        }
+        let start = self.pos - self.buf.len() as u64;
+        match self.mode {
+            Mode::Skip { remaining } if len <= remaining => {
+                self.pos += len;
+                self.mode = Self::skip_or_sync(remaining - len);
+                return;
+            }
+            Mode::Skip { .. } => {}
+            Mode::Resync { since } => {
+                if self.pos > since {
+                    self.defer(since, self.pos - since, SkipReason::Resync);
+                }
+            }
+            Mode::Sync if self.buf.is_empty() => {}
+            Mode::Sync => {
+                let total = match parse_header(|i| self.buf.get(i).copied()) {
+                    HeaderParse::Complete(h) => h.total_len(),
+                    _ => self.buf.len() as u64,
+                };
+                self.defer(start, total, SkipReason::CutByGap);
+                let end = start + total;
+                self.buf.clear();
+                if self.pos + len <= end {
+                    self.pos += len;
+                    self.mode = Self::skip_or_sync(end - self.pos);
+                    return;
+                }
+            }
+        }
+        self.buf.clear();
+        self.pos += len;
+        self.mode = Mode::Resync { since: self.pos };
+    }
+
+    /// Ends the stream: reports bytes of an incomplete packet or resync still held.
+    pub fn finish(&mut self, out: &mut impl FnMut(FrameEvent<'_>)) {
+        self.flush(out);
+        if matches!(self.mode, Mode::Resync { .. }) && !self.buf.is_empty() {
+            // Candidates held for lack of bytes: rescan knowing that none will come.
+            let held = std::mem::take(&mut self.buf);
+            self.pos -= held.len() as u64;
+            self.ending = true;
+            self.feed(&held, out);
+            self.ending = false;
+        }
+        let start = self.pos - self.buf.len() as u64;
+        match self.mode {
+            Mode::Sync if !self.buf.is_empty() => out(FrameEvent::Skipped {
+                offset: start,
+                len: self.buf.len() as u64,
+                reason: SkipReason::EndOfStream,
+            }),
+            Mode::Resync { since } if self.pos > since => out(FrameEvent::Skipped {
+                offset: since,
+                len: self.pos - since,
+                reason: SkipReason::Resync,
+            }),
+            _ => {}
+        }
+        self.buf.clear();
+        self.mode = Mode::Sync;
+    }
+
+    /// Sync mode, nothing buffered: frames straight from `input` without copying.
+    fn sync_direct<'i>(
+        &mut self,
+        input: &'i [u8],
+        out: &mut impl FnMut(FrameEvent<'_>),
+    ) -> &'i [u8] {
+        match parse_header(|i| input.get(i).copied()) {
+            HeaderParse::Complete(h) => {
+                let total = h.total_len();
+                if total > self.max_packet as u64 {
+                    self.oversize(&h, self.pos, out);
+                    let n = total.min(input.len() as u64);
+                    self.pos += n;
+                    if n < total {
+                        self.mode = Mode::Skip {
+                            remaining: total - n,
+                        };
+                    }
+                    return input.get(n as usize..).unwrap_or(&[]);
+                }
+                let total = total as usize;
+                match (input.get(..total), input.get(total..)) {
+                    (Some(bytes), Some(rest)) => {
+                        let body = bytes.get(usize::from(h.header_len)..).unwrap_or(&[]);
+                        out(FrameEvent::Packet(RawPacket {
+                            offset: self.pos,
+                            header: h,
+                            bytes,
+                            body,
+                        }));
+                        self.pos += total as u64;
+                        rest
+                    }
+                    _ => self.stash(input),
+                }
+            }
+            HeaderParse::Incomplete(_) => self.stash(input),
+            HeaderParse::BadVarint(bytes) => {
+                let first = input.first().copied().unwrap_or(0);
+                out(FrameEvent::Malformed {
+                    offset: self.pos,
+                    error: FrameError::BadVarint { first, bytes },
+                });
+                self.mode = Mode::Resync { since: self.pos };
+                self.pos += 1;
+                input.get(1..).unwrap_or(&[])
+            }
+        }
+    }
+
+    /// Copies the whole of `input` into the pending buffer.
+    fn stash<'i>(&mut self, input: &'i [u8]) -> &'i [u8] {
+        self.buf.extend_from_slice(input);
+        self.pos += input.len() as u64;
+        &[]
+    }
+
+    fn oversize(&self, h: &FixedHeader, offset: u64, out: &mut impl FnMut(FrameEvent<'_>)) {
+        out(FrameEvent::Oversize {
+            offset,
+            ptype: h.ptype,
+            flags: h.flags,
+            size: h.total_len(),
+        });
+    }
+
+    /// Sync mode with an incomplete packet buffered: completes it from `input`.
+    fn sync_buffered<'i>(
+        &mut self,
+        input: &'i [u8],
+        out: &mut impl FnMut(FrameEvent<'_>),
+    ) -> &'i [u8] {
+        let start = self.pos - self.buf.len() as u64;
+        match parse_header(|i| at2(&self.buf, input, i)) {
+            HeaderParse::Complete(h) => {
+                let total = h.total_len();
+                let held = self.buf.len() as u64;
+                if total > self.max_packet as u64 {
+                    self.oversize(&h, start, out);
+                    if held >= total {
+                        self.buf.drain(..total as usize);
+                    } else {
+                        self.mode = Mode::Skip {
+                            remaining: total - held,
+                        };
+                        self.buf.clear();
+                    }
+                    return input;
+                }
+                let total = total as usize;
+                let mut rest = input;
+                if self.buf.len() < total {
+                    let take = (total - self.buf.len()).min(input.len());
+                    let (head, tail) = input.split_at(take);
+                    self.buf.extend_from_slice(head);
+                    self.pos += take as u64;
+                    rest = tail;
+                }
+                // After a resync the buffer may hold more than one packet.
+                if let Some(bytes) = self.buf.get(..total) {
+                    let body = bytes.get(usize::from(h.header_len)..).unwrap_or(&[]);
+                    out(FrameEvent::Packet(RawPacket {
+                        offset: start,
+                        header: h,
+                        bytes,
+                        body,
+                    }));
+                    self.buf.drain(..total);
+                }
+                rest
+            }
+            HeaderParse::Incomplete(_) => self.stash(input),
+            HeaderParse::BadVarint(bytes) => {
+                let first = self.buf.first().copied().unwrap_or(0);
+                out(FrameEvent::Malformed {
+                    offset: start,
+                    error: FrameError::BadVarint { first, bytes },
+                });
+                self.buf.remove(0);
+                self.mode = Mode::Resync { since: start };
+                input
+            }
+        }
+    }
+
+    /// Resync mode: looks for a plausible chain of headers in the held bytes then `input`.
+    fn resync_scan<'i>(
+        &mut self,
+        input: &'i [u8],
+        since: u64,
+        out: &mut impl FnMut(FrameEvent<'_>),
+    ) -> &'i [u8] {
+        let held = self.buf.len();
+        let view_len = held + input.len();
+        let start = self.pos - held as u64;
+        let get = |i: usize| at2(&self.buf, input, i);
+        let mut found = None;
+        let mut undecided = None;
+        for i in 0..view_len {
+            match self.candidate(&get, i, view_len) {
+                Some(true) => {
+                    found = Some(i);
+                    break;
+                }
+                Some(false) => {}
+                None => {
+                    undecided = Some(i);
+                    break;
+                }
+            }
+        }
+        if let Some(i) = found {
+            let at = start + i as u64;
+            if at > since {
+                out(FrameEvent::Skipped {
+                    offset: since,
+                    len: at - since,
+                    reason: SkipReason::Resync,
+                });
+            }
+            self.mode = Mode::Sync;
+            if i < held {
+                self.buf.drain(..i);
+                return input;
+            }
+            self.buf.clear();
+            let k = i - held;
+            self.pos += k as u64;
+            return input.get(k..).unwrap_or(&[]);
+        }
+        // Keep an undecided tail: a cut header, or a candidate packet (under `max_packet`).
+        let keep_from = undecided.unwrap_or(view_len);
+        if keep_from < held {
+            self.buf.drain(..keep_from);
+            self.buf.extend_from_slice(input);
+        } else {
+            self.buf.clear();
+            self.buf
+                .extend_from_slice(input.get(keep_from - held..).unwrap_or(&[]));
+        }
+        self.pos += input.len() as u64;
+        &[]
+    }
+
+    /// Is position `i` of the view the start of a plausible chain? `None`: cannot tell yet.
+    fn candidate(
+        &self,
+        get: &impl Fn(usize) -> Option<u8>,
+        i: usize,
+        view_len: usize,
+    ) -> Option<bool> {
+        let first = get(i)?;
+        if !legal_type_flags(PacketType(first >> 4), first & 0x0f) {
+            return Some(false);
+        }
+        let h = match parse_header(|k| get(i + k)) {
+            HeaderParse::Complete(h) => h,
+            HeaderParse::Incomplete(_) => return None,
+            HeaderParse::BadVarint(_) => return Some(false),
+        };
+        if !plausible(&h, self.max_packet) {
+            return Some(false);
+        }
+        // Decisions wait for the next header so that they do not depend on how the bytes
+        // were split; a held candidate stays under `max_packet`. At the end of the stream a
+        // chain that ends exactly there is accepted.
+        let next = i as u64 + h.total_len();
+        if next >= view_len as u64 {
+            return match (self.ending, next == view_len as u64) {
+                (false, _) => None,
+                (true, exact) => Some(exact),
+            };
+        }
+        let next = next as usize;
+        Some(match parse_header(|k| get(next + k)) {
+            HeaderParse::Complete(h2) => plausible(&h2, self.max_packet),
+            HeaderParse::Incomplete(_) if !self.ending => return None,
+            HeaderParse::Incomplete(_) => {
+                get(next).is_some_and(|b| legal_type_flags(PacketType(b >> 4), b & 0x0f))
+            }
+            HeaderParse::BadVarint(_) => false,
+        })
+    }
+}
