@@ -92,6 +92,8 @@ pub enum EventKind {
     },
     /// The connection carries TLS (encrypted MQTT on 8883, for instance).
     Encrypted,
+    /// Anomalies that belong to no packet (caps hit, TCP overlaps); see `Event::anomalies`.
+    Anomaly,
 }
 
 /// A decoded MQTT packet, flattened for outputs.
@@ -270,8 +272,11 @@ pub enum Anomaly {
     PublishBeforeConnack,
     /// Reserved bits set.
     ReservedBits(&'static str),
-    /// The connection closed without DISCONNECT: the will should be published.
-    ClosedWithoutDisconnect,
+    /// The connection closed without DISCONNECT (the will, if any, should be published).
+    ClosedWithoutDisconnect {
+        /// True when the CONNECT carried a will message.
+        will: bool,
+    },
     /// A reason code the standard does not allow in this packet type.
     IllegalReasonCode(ReasonCode),
     /// A property not allowed in this packet type, given twice, or unknown.
@@ -320,7 +325,7 @@ impl Anomaly {
             Anomaly::MaximumPacketSizeExceeded(_) => "maximum_packet_size_exceeded",
             Anomaly::PublishBeforeConnack => "publish_before_connack",
             Anomaly::ReservedBits(_) => "reserved_bits",
-            Anomaly::ClosedWithoutDisconnect => "closed_without_disconnect",
+            Anomaly::ClosedWithoutDisconnect { .. } => "closed_without_disconnect",
             Anomaly::IllegalReasonCode(_) => "illegal_reason_code",
             Anomaly::PropertyIssue(_) => "property_issue",
             Anomaly::TopicAliasAboveMaximum(_) => "topic_alias_above_maximum",
@@ -354,8 +359,11 @@ impl Anomaly {
             }
             Anomaly::PublishBeforeConnack => "PUBLISH from the client before CONNACK".into(),
             Anomaly::ReservedBits(w) => format!("reserved bits set: {w}"),
-            Anomaly::ClosedWithoutDisconnect => {
+            Anomaly::ClosedWithoutDisconnect { will: true } => {
                 "connection closed without DISCONNECT: the will message should be published".into()
+            }
+            Anomaly::ClosedWithoutDisconnect { will: false } => {
+                "connection closed without DISCONNECT (no will message was set)".into()
             }
             Anomaly::IllegalReasonCode(c) => {
                 format!("reason code {c} is not allowed in this packet type")

@@ -24,3 +24,4 @@ pub mod report;
 pub mod sink;
 pub mod tcp;
 pub mod timefmt;
+pub mod session;

@@ -145,7 +145,7 @@ impl Totals {
             EventKind::Skipped { len, .. } => self.skipped_bytes += len,
             EventKind::Oversize { .. } => self.oversize += 1,
             EventKind::Encrypted => self.encrypted += 1,
-            EventKind::ConnOpen => {}
+            EventKind::ConnOpen | EventKind::Anomaly => {}
         }
     }
 

@@ -197,6 +197,7 @@ pub fn other_json<'a>(ev: &'a Event, stream: &'a str) -> OtherJson<'a> {
             ("stream", "oversize")
         }
         EventKind::Encrypted => ("stream", "tls"),
+        EventKind::Anomaly => ("stream", "anomaly"),
     };
     OtherJson {
         kind,

@@ -127,6 +127,7 @@ impl<W: Write> TextSink<W> {
                     format!("{ptype:<11} truncated: {size} bytes is over --max-packet, skipped");
                 self.paint(MAGENTA, &s);
             }
+            EventKind::Anomaly => self.line.push_str(&format!("{:<11}", "ANOMALY")),
             EventKind::Encrypted => {
                 self.paint(
                     YELLOW,

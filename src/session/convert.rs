@@ -1,0 +1,216 @@
+//! Flattens a decoded packet into the owned `PacketInfo` of an event.
+
+use crate::event::{ConnectInfo, Outcome, PacketInfo, TopicEntry};
+use crate::mqtt::error::DecodeError;
+use crate::mqtt::framer::RawPacket;
+use crate::mqtt::packet::{Connect, Packet};
+use crate::mqtt::payload::preview;
+use crate::mqtt::property::{PropValue, Properties, PropertyId};
+use crate::mqtt::reason::{Catalogue, Severity};
+use crate::mqtt::types::{PacketType, ReasonCode, Version};
+use std::fmt::Write as _;
+
+/// What to copy into events beyond the fields every output needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConvertOptions {
+    /// Show passwords and authentication data.
+    pub show_secrets: bool,
+    /// Characters of payload preview to keep (0: none).
+    pub preview: usize,
+    /// Keep every property as text.
+    pub properties: bool,
+    /// Bytes of the raw packet to keep (0: none).
+    pub raw: usize,
+}
+
+/// The mask shown instead of a secret.
+pub const MASK: &str = "********";
+
+fn secret(bytes: &[u8], show: bool) -> String {
+    if !show {
+        return MASK.to_string();
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => hex(bytes),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn prop_text(id: PropertyId, v: &PropValue<'_>, show_secrets: bool) -> String {
+    match v {
+        PropValue::Byte(b) => b.to_string(),
+        PropValue::TwoByte(b) => b.to_string(),
+        PropValue::FourByte(b) => b.to_string(),
+        PropValue::Varint(b) => b.to_string(),
+        PropValue::Binary(b) if id == PropertyId(0x16) => secret(b, show_secrets),
+        PropValue::Binary(b) => hex(b),
+        PropValue::Pair(k, v) => format!("{k}={v}"),
+        PropValue::Utf8(s) => s.to_string(),
+    }
+}
+
+fn properties(props: &Properties<'_>, out: &mut Vec<(&'static str, String)>, show: bool) {
+    for p in props.iter() {
+        out.push((p.id.name(), prop_text(p.id, &p.value, show)));
+    }
+}
+
+/// The worst severity among `codes` for this packet type and version.
+pub fn outcome_of(cat: &Catalogue, codes: &[ReasonCode], ptype: PacketType, v: Version) -> Outcome {
+    let mut o = Outcome::Success;
+    for c in codes {
+        let sev = match cat.explain(*c, ptype, v).severity {
+            Severity::Failure => Outcome::Failure,
+            Severity::Notice => Outcome::Notice,
+            Severity::Success => Outcome::Success,
+        };
+        o = o.max(sev);
+    }
+    o
+}
+
+fn base(raw: &RawPacket<'_>, opts: &ConvertOptions) -> PacketInfo {
+    PacketInfo {
+        ptype: raw.header.ptype,
+        flags: raw.header.flags,
+        size: raw.bytes.len() as u32,
+        offset: raw.offset,
+        raw: raw.bytes[..raw.bytes.len().min(opts.raw)].to_vec(),
+        ..PacketInfo::default()
+    }
+}
+
+/// Builds the event view of a decoded packet.
+pub fn packet_info(
+    raw: &RawPacket<'_>,
+    pkt: &Packet<'_>,
+    version: Version,
+    cat: &Catalogue,
+    opts: &ConvertOptions,
+) -> PacketInfo {
+    let mut info = base(raw, opts);
+    info.version = Some(version);
+    info.packet_id = pkt.packet_id();
+    let v5 = version.is_v5();
+    match pkt {
+        Packet::Connect(c) => {
+            info.version = Some(c.level);
+            info.connect = Some(Box::new(ConnectInfo {
+                protocol_name: c.protocol_name.to_string(),
+                level: c.level.0,
+                client_id: c.client_id.to_string(),
+                clean_start: c.flags.clean_start(),
+                keep_alive: c.keep_alive,
+                username: c.username.map(str::to_string),
+                password: c.password.map(|p| secret(p, opts.show_secrets)),
+                will_topic: c.will.as_ref().map(|w| w.topic.to_string()),
+                will_qos: c.will.as_ref().map_or(0, |w| w.qos),
+                will_retain: c.will.as_ref().is_some_and(|w| w.retain),
+            }));
+        }
+        Packet::Connack(c) => {
+            if c.legacy_shape {
+                // A 3.1.1-shaped CONNACK on a 5.0 connection carries a 3.1.1 return code.
+                info.version = Some(Version::V3_1_1);
+            }
+            info.reason_codes.push(c.code);
+            info.session_present = Some(c.session_present);
+        }
+        Packet::Publish(p) => {
+            info.qos = Some(p.qos);
+            info.dup = p.dup;
+            info.retain = p.retain;
+            info.topic = Some(p.topic.to_string());
+            info.topic_alias = p.properties.topic_alias();
+            info.payload_len = Some(p.payload.len() as u32);
+            if opts.preview > 0 {
+                let pv = preview(
+                    p.payload,
+                    p.properties.payload_format_indicator(),
+                    p.properties.content_type(),
+                    opts.preview,
+                );
+                info.payload_preview = Some(pv.text);
+            }
+        }
+        Packet::Puback(a) | Packet::Pubrec(a) | Packet::Pubrel(a) | Packet::Pubcomp(a) => {
+            if v5 {
+                info.reason_codes.push(a.code);
+                info.reason_implied = a.code_implied;
+            }
+        }
+        Packet::Subscribe(s) => {
+            info.topics = s
+                .filters
+                .iter()
+                .map(|f| TopicEntry {
+                    topic: f.filter.to_string(),
+                    qos: Some(f.options.qos()),
+                    options: Some(f.options.0),
+                })
+                .collect();
+        }
+        Packet::Suback(s) => info.reason_codes.extend(s.codes()),
+        Packet::Unsuback(s) => {
+            if v5 {
+                info.reason_codes.extend(s.codes());
+            }
+        }
+        Packet::Unsubscribe(u) => {
+            info.topics = u
+                .filters
+                .iter()
+                .map(|f| TopicEntry {
+                    topic: f.to_string(),
+                    qos: None,
+                    options: None,
+                })
+                .collect();
+        }
+        Packet::Disconnect(r) | Packet::Auth(r) => {
+            if v5 {
+                info.reason_codes.push(r.code);
+                info.reason_implied = r.code_implied;
+            }
+        }
+        Packet::Pingreq | Packet::Pingresp => {}
+    }
+    if let Some(props) = pkt.properties() {
+        info.reason_string = props.reason_string().map(str::to_string);
+        if opts.properties {
+            properties(props, &mut info.properties, opts.show_secrets);
+            if let Packet::Connect(Connect { will: Some(w), .. }) = pkt {
+                properties(&w.properties, &mut info.properties, opts.show_secrets);
+            }
+        }
+    }
+    let v = info.version.unwrap_or(version);
+    info.outcome = outcome_of(cat, &info.reason_codes, info.ptype, v);
+    info
+}
+
+
+/// Builds the event view of a packet that did not decode.
+pub fn malformed_info(
+    raw: &RawPacket<'_>,
+    err: &DecodeError,
+    version: Option<Version>,
+    opts: &ConvertOptions,
+) -> PacketInfo {
+    let mut info = base(raw, opts);
+    info.version = version;
+    info.malformed = Some(err.to_string());
+    info.outcome = Outcome::Malformed;
+    if raw.header.ptype == PacketType::PUBLISH {
+        info.qos = Some((raw.header.flags >> 1) & 3);
+    }
+    info
+}

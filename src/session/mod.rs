@@ -1,0 +1,10 @@
+//! Session layer: per-connection MQTT state, request/answer pairing, topic aliases, keep-alive
+//! and anomalies, turning stream events into owned `Event`s.
+
+pub mod alias;
+pub mod convert;
+pub mod pairing;
+pub mod state;
+pub mod table;
+
+pub use table::{SessionConfig, Sessions};

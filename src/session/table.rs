@@ -1,0 +1,339 @@
+//! The connection table of the session layer: recognises MQTT on each TCP connection, frames
+//! both directions, decodes with the connection's version and emits events in capture order.
+
+use super::convert::{malformed_info, packet_info, ConvertOptions};
+use super::state::{At, ConnState};
+use crate::capture::Ts;
+use crate::event::{Anomaly, ConnLabel, Event, EventKind, Outcome, PacketInfo};
+use crate::mqtt::detect::{looks_like_mqtt, Detection};
+use crate::mqtt::framer::{FrameEvent, Framer, RawPacket};
+use crate::mqtt::packet::decode;
+use crate::mqtt::reason::Catalogue;
+use crate::mqtt::types::{PacketType, Version};
+use crate::mqtt::version::infer;
+use crate::tcp::{ConnId, ConnInfo, Dir, OrientedBy, StreamEvent, TcpAnomaly};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Refusals in a row after which a client is called out for a reconnect storm.
+const STORM_REFUSALS: u32 = 5;
+/// Client ids remembered for reconnect-storm detection.
+const MAX_TRACKED_CLIENTS: usize = 100_000;
+
+/// Settings of the session layer.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// TCP ports taken as MQTT without content detection.
+    pub ports: Vec<u16>,
+    /// Version for connections whose CONNECT was not captured.
+    pub assume_version: Option<Version>,
+    /// What to copy into events.
+    pub convert: ConvertOptions,
+    /// Largest MQTT packet decoded.
+    pub max_packet: usize,
+    /// In-flight requests tracked per connection.
+    pub max_inflight: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            ports: vec![1883],
+            assume_version: None,
+            convert: ConvertOptions::default(),
+            max_packet: 1 << 20,
+            max_inflight: 65_535,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Undecided,
+    Mqtt,
+    Tls,
+    NotMqtt,
+}
+
+struct Conn {
+    info: ConnInfo,
+    kind: Kind,
+    swapped: bool,
+    label: Arc<ConnLabel>,
+    framers: [Framer; 2],
+    state: ConnState,
+}
+
+/// A client's run of refused connections.
+#[derive(Clone, Copy, Debug, Default)]
+struct Streak {
+    refusals: u32,
+    first: Ts,
+}
+
+/// Everything the packet handler needs besides the connection.
+struct Ctx<'c> {
+    cfg: &'c SessionConfig,
+    catalogue: &'c Catalogue,
+    next_event: &'c mut u64,
+    streaks: &'c mut HashMap<String, Streak>,
+}
+
+/// Per-connection MQTT analysis for the whole run.
+pub struct Sessions {
+    cfg: SessionConfig,
+    catalogue: Arc<Catalogue>,
+    conns: HashMap<ConnId, Conn>,
+    next_event: u64,
+    streaks: HashMap<String, Streak>,
+    mqtt_connections: u64,
+}
+
+fn make_event(next: &mut u64, ts: Ts, frame: u64, label: &Arc<ConnLabel>, dir: Option<Dir>, kind: EventKind, anomalies: Vec<Anomaly>) -> Event {
+    let id = *next;
+    *next += 1;
+    Event {
+        id,
+        ts,
+        frame_no: frame,
+        conn: Arc::clone(label),
+        dir,
+        kind,
+        anomalies,
+    }
+}
+
+impl Sessions {
+    /// A session layer with this configuration and reason-code catalogue.
+    pub fn new(cfg: SessionConfig, catalogue: Arc<Catalogue>) -> Self {
+        Sessions {
+            cfg,
+            catalogue,
+            conns: HashMap::new(),
+            next_event: 0,
+            streaks: HashMap::new(),
+            mqtt_connections: 0,
+        }
+    }
+
+    /// Connections recognised as MQTT (or TLS on an MQTT port) so far.
+    pub fn mqtt_connections(&self) -> u64 {
+        self.mqtt_connections
+    }
+
+    /// Handles one stream event, emitting zero or more events.
+    pub fn on_stream(&mut self, se: StreamEvent<'_>, emit: &mut dyn FnMut(Event)) {
+        match se {
+            StreamEvent::Open(info) => {
+                let label = Arc::new(ConnLabel {
+                    id: info.id,
+                    client: info.client,
+                    server: info.server,
+                    client_id: None,
+                    version: self.cfg.assume_version,
+                });
+                let state = ConnState::new(self.cfg.assume_version, info.oriented_by == OrientedBy::Syn, self.cfg.max_inflight);
+                let conn = Conn {
+                    info,
+                    kind: Kind::Undecided,
+                    swapped: false,
+                    label,
+                    framers: [Framer::new(self.cfg.max_packet), Framer::new(self.cfg.max_packet)],
+                    state,
+                };
+                self.conns.insert(info.id, conn);
+            }
+            StreamEvent::Data { conn, dir, ts, frame_no, offset, bytes } => {
+                let Some(c) = self.conns.get_mut(&conn) else { return };
+                if c.kind == Kind::Undecided {
+                    let on_port = self.cfg.ports.contains(&c.info.server.port()) || self.cfg.ports.contains(&c.info.client.port());
+                    let det = looks_like_mqtt(bytes);
+                    c.kind = match det {
+                        Detection::Tls { .. } => Kind::Tls,
+                        d if d.is_mqtt() || on_port => Kind::Mqtt,
+                        _ => Kind::NotMqtt,
+                    };
+                    if c.kind == Kind::NotMqtt {
+                        return;
+                    }
+                    self.mqtt_connections += 1;
+                    let ev = make_event(&mut self.next_event, ts, frame_no, &c.label, None, EventKind::ConnOpen, Vec::new());
+                    emit(ev);
+                    if c.kind == Kind::Tls {
+                        let ev = make_event(&mut self.next_event, ts, frame_no, &c.label, None, EventKind::Encrypted, Vec::new());
+                        emit(ev);
+                        return;
+                    }
+                    let starts_clean = offset == 0 && (c.info.oriented_by == OrientedBy::Syn || matches!(det, Detection::Connect { .. }));
+                    if !starts_clean {
+                        c.framers[0].resync();
+                        c.framers[1].resync();
+                    }
+                }
+                if c.kind != Kind::Mqtt {
+                    return;
+                }
+                let mut ctx = Ctx {
+                    cfg: &self.cfg,
+                    catalogue: &self.catalogue,
+                    next_event: &mut self.next_event,
+                    streaks: &mut self.streaks,
+                };
+                let Conn { framers, state, label, swapped, info, .. } = c;
+                framers[dir.index()].feed(bytes, &mut |fe| {
+                    on_frame(&mut ctx, fe, ts, frame_no, dir, state, label, swapped, info, emit);
+                });
+            }
+            StreamEvent::Gap { conn, dir, ts, frame_no, offset, len, reason } => {
+                let Some(c) = self.conns.get_mut(&conn) else { return };
+                if c.kind != Kind::Mqtt {
+                    return;
+                }
+                c.framers[dir.index()].gap(len);
+                let sdir = if c.swapped { dir.flip() } else { dir };
+                let ev = make_event(&mut self.next_event, ts, frame_no, &c.label, Some(sdir), EventKind::Gap { offset, len, reason }, Vec::new());
+                emit(ev);
+            }
+            StreamEvent::Anomaly { conn, dir, ts, frame_no, kind } => {
+                let Some(c) = self.conns.get_mut(&conn) else { return };
+                if c.kind != Kind::Mqtt {
+                    return;
+                }
+                let a = match kind {
+                    TcpAnomaly::OverlapMismatch { .. } => Anomaly::TcpOverlapMismatch,
+                    TcpAnomaly::BufferCap => Anomaly::CapHit("TCP bytes buffered per direction (--max-buffer)"),
+                    TcpAnomaly::HoleCap => Anomaly::CapHit("TCP holes per direction (--max-holes)"),
+                    TcpAnomaly::FlowCap => Anomaly::CapHit("TCP connections tracked (--max-flows)"),
+                    TcpAnomaly::DataAfterFin => Anomaly::ReservedBits("TCP data after FIN"),
+                };
+                let sdir = if c.swapped { dir.flip() } else { dir };
+                let ev = make_event(&mut self.next_event, ts, frame_no, &c.label, Some(sdir), EventKind::Anomaly, vec![a]);
+                emit(ev);
+            }
+            StreamEvent::Close { conn, ts, frame_no, reason } => {
+                let Some(mut c) = self.conns.remove(&conn) else { return };
+                if c.kind != Kind::Mqtt {
+                    return;
+                }
+                let mut ctx = Ctx {
+                    cfg: &self.cfg,
+                    catalogue: &self.catalogue,
+                    next_event: &mut self.next_event,
+                    streaks: &mut self.streaks,
+                };
+                {
+                    let Conn { framers, state, label, swapped, info, .. } = &mut c;
+                    for d in [Dir::ToServer, Dir::ToClient] {
+                        framers[d.index()].finish(&mut |fe| {
+                            on_frame(&mut ctx, fe, ts, frame_no, d, state, label, swapped, info, emit);
+                        });
+                    }
+                }
+                let mut anomalies = Vec::new();
+                let close = c.state.on_close(reason, ts, &mut anomalies);
+                let ev = make_event(&mut self.next_event, ts, frame_no, &c.label, None, EventKind::ConnClose(Box::new(close)), anomalies);
+                emit(ev);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn on_frame(ctx: &mut Ctx<'_>, fe: FrameEvent<'_>, ts: Ts, frame: u64, tdir: Dir, state: &mut ConnState, label: &mut Arc<ConnLabel>, swapped: &mut bool, info: &ConnInfo, emit: &mut dyn FnMut(Event)) {
+    if let FrameEvent::Packet(raw) = &fe {
+        // Orientation by CONNECT: only when the handshake did not tell (ARCHITECTURE: tcp/conn).
+        if raw.header.ptype == PacketType::CONNECT && tdir == Dir::ToClient && !*swapped && info.oriented_by != OrientedBy::Syn && state.packets == [0, 0] {
+            *swapped = true;
+            let mut l = (**label).clone();
+            std::mem::swap(&mut l.client, &mut l.server);
+            *label = Arc::new(l);
+        }
+    }
+    let dir = if *swapped { tdir.flip() } else { tdir };
+    let kind = match fe {
+        FrameEvent::Packet(raw) => {
+            let (info, anomalies) = packet(ctx, &raw, ts, frame, dir, state);
+            if state.client_id != label.client_id || state.version != label.version {
+                let mut l = (**label).clone();
+                l.client_id.clone_from(&state.client_id);
+                l.version = state.version;
+                *label = Arc::new(l);
+            }
+            emit(make_event(ctx.next_event, ts, frame, label, Some(dir), EventKind::Packet(Box::new(info)), anomalies));
+            return;
+        }
+        FrameEvent::Oversize { offset, ptype, size, .. } => EventKind::Oversize { offset, ptype, size },
+        FrameEvent::Skipped { offset, len, reason } => EventKind::Skipped { offset, len, reason: reason.to_string() },
+        FrameEvent::Malformed { offset, error } => {
+            let mut p = PacketInfo {
+                offset,
+                malformed: Some(error.to_string()),
+                outcome: Outcome::Malformed,
+                version: state.version,
+                ..PacketInfo::default()
+            };
+            let crate::mqtt::error::FrameError::BadVarint { first, .. } = error;
+            p.ptype = PacketType(first >> 4);
+            p.flags = first & 0x0f;
+            EventKind::Packet(Box::new(p))
+        }
+    };
+    emit(make_event(ctx.next_event, ts, frame, label, Some(dir), kind, Vec::new()));
+}
+
+fn packet(ctx: &mut Ctx<'_>, raw: &RawPacket<'_>, ts: Ts, frame: u64, dir: Dir, state: &mut ConnState) -> (PacketInfo, Vec<Anomaly>) {
+    if state.version.is_none() {
+        if let Some((v, note)) = infer(raw) {
+            state.version = Some(v);
+            state.version_note = Some(note);
+        }
+    }
+    let at = At { event: *ctx.next_event, ts, frame, dir };
+    let mut anomalies = Vec::new();
+    let mut decoded = decode(raw, state.version.unwrap_or(Version::V3_1_1));
+    if decoded.is_err() && state.version.is_none() {
+        if let Ok(p) = decode(raw, Version::V5) {
+            state.version = Some(Version::V5);
+            state.version_note = Some("inferred: the packet decodes only as 5.0");
+            decoded = Ok(p);
+        }
+    }
+    let info = match decoded {
+        Ok(pkt) => {
+            let version = state.version.unwrap_or(Version::V3_1_1);
+            let mut info = packet_info(raw, &pkt, version, ctx.catalogue, &ctx.cfg.convert);
+            if state.version.is_none() && raw.header.ptype != PacketType::CONNECT {
+                info.version = None;
+            }
+            state.on_packet(at, &pkt, &mut info, ctx.catalogue, &mut anomalies);
+            if raw.header.ptype == PacketType::CONNACK {
+                storm(ctx, state, &info, ts, &mut anomalies);
+            }
+            info
+        }
+        Err(e) => {
+            state.on_malformed(at);
+            malformed_info(raw, &e, state.version, &ctx.cfg.convert)
+        }
+    };
+    (info, anomalies)
+}
+
+/// Tracks runs of refused connections per client id and calls out reconnect storms.
+fn storm(ctx: &mut Ctx<'_>, state: &ConnState, info: &PacketInfo, ts: Ts, out: &mut Vec<Anomaly>) {
+    let Some(id) = state.client_id.as_deref().filter(|s| !s.is_empty()) else { return };
+    if info.outcome < Outcome::Failure {
+        ctx.streaks.remove(id);
+        return;
+    }
+    if ctx.streaks.len() >= MAX_TRACKED_CLIENTS && !ctx.streaks.contains_key(id) {
+        ctx.streaks.clear();
+    }
+    let s = ctx.streaks.entry(id.to_string()).or_insert(Streak { refusals: 0, first: ts });
+    s.refusals += 1;
+    if s.refusals % STORM_REFUSALS == 0 {
+        let secs = ((ts.0 - s.first.0) as f64 / 1e9).max(1.0);
+        let per_minute = (f64::from(s.refusals) * 60.0 / secs).round() as u32;
+        out.push(Anomaly::ReconnectStorm { refusals: s.refusals, per_minute });
+    }
+}
