@@ -21,7 +21,9 @@ impl Ts {
     }
     /// Builds a timestamp from seconds and nanoseconds.
     pub fn from_parts(secs: i64, nanos: u32) -> Ts {
-        Ts(secs.saturating_mul(1_000_000_000).saturating_add(nanos as i64))
+        Ts(secs
+            .saturating_mul(1_000_000_000)
+            .saturating_add(nanos as i64))
     }
 }
 
@@ -170,7 +172,12 @@ impl fmt::Display for CaptureError {
                 "{path} is not a pcap or pcapng file (first bytes {:02x} {:02x} {:02x} {:02x})",
                 magic[0], magic[1], magic[2], magic[3]
             ),
-            CaptureError::Damaged { path, offset, reason, .. } => {
+            CaptureError::Damaged {
+                path,
+                offset,
+                reason,
+                ..
+            } => {
                 write!(f, "{path} is damaged at byte offset {offset}: {reason}")
             }
             CaptureError::Permission { device, detail } => write!(
@@ -203,3 +210,21 @@ pub trait FrameSource {
         None
     }
 }
+
+pub mod devices;
+pub mod file;
+pub mod filter;
+mod input;
+pub mod live;
+mod pcap;
+mod pcapng;
+mod record;
+pub mod writer;
+
+pub use devices::{format_device_list, list_devices, DeviceInfo};
+pub use file::{open_file, open_reader, FileOptions, FileSource};
+pub use filter::BpfFilter;
+pub use input::{INITIAL_BUFFER, MAX_RECORD};
+pub use live::{open_live, LiveOptions, LiveSource};
+pub use pcapng::MAX_INTERFACES;
+pub use writer::PcapngWriter;
