@@ -1,7 +1,8 @@
 //! Capture files: our own zero-copy reader of pcap and pcapng from a path, stdin or any reader.
 //!
-//! The format comes from the magic number, never from the file name. Frames borrow the one
-//! reusable read buffer (see `input.rs`); nothing is allocated per frame.
+//! The format comes from the magic number, never from the file name. Frames borrow the
+//! read-ahead buffers (see `input.rs`: a reader thread overlaps the kernel's copy with the
+//! parsing); nothing is allocated per frame.
 //!
 //! Damage: a record or block that cannot be right (truncated, absurd or inconsistent length,
 //! unknown interface) gives [`CaptureError::Damaged`] with its byte offset, after every frame
@@ -29,7 +30,7 @@ pub struct FileOptions {
     pub keep_going: bool,
     /// BPF filter applied to every frame (empty or None: no filter).
     pub filter: Option<String>,
-    /// Size of the read buffer in bytes (it grows only for a larger record, up to 16 MiB).
+    /// Bytes per read-ahead chunk (records longer than a chunk are stitched, up to 16 MiB).
     pub buffer_size: usize,
 }
 
@@ -264,7 +265,11 @@ impl FrameSource for FileSource {
             }
             match self.format.step(self.input.window()) {
                 Step::Need(n) => {
-                    if !self.input.fill(n).map_err(|e| self.io_error(e))? {
+                    let filled = self.input.fill(n).map_err(|e| {
+                        self.state = State::Done;
+                        self.io_error(e)
+                    })?;
+                    if !filled {
                         let have = self.input.available();
                         if have == 0 {
                             self.state = State::Done;
