@@ -465,16 +465,35 @@ fn keep_going_resynchronises_classic_pcap() {
         keep_going: true,
         ..FileOptions::default()
     };
-    let mut src = open_bytes(&file, &opts).unwrap();
-    let (frames, err) = drain(&mut src);
-    assert_eq!(frames.len(), 1);
-    assert!(err.is_some());
-    let (rest, err) = drain(&mut src);
-    assert!(err.is_none(), "{err:?}");
-    let data: Vec<&[u8]> = rest.iter().map(|f| f.data.as_slice()).collect();
-    assert_eq!(data, vec![&b"third"[..], &b"fourth"[..]]);
-    assert_eq!(rest[0].frame_no, 2);
-    assert_eq!(src.skipped_bytes(), 16 + 22);
+    // Once from memory, once through a 7-bytes-per-read pipe with 16-byte chunks, so that the
+    // scan has to ask for more bytes while deciding.
+    let tiny = FileOptions {
+        buffer_size: 16,
+        ..opts.clone()
+    };
+    let pipe = || Box::new(Pipe(Cursor::new(file.clone())));
+    for mut src in [
+        open_bytes(&file, &opts).unwrap(),
+        open_reader(pipe(), "-", None, &tiny).unwrap(),
+    ] {
+        let (frames, err) = drain(&mut src);
+        assert_eq!(frames.len(), 1);
+        assert!(err.is_some());
+        let (rest, err) = drain(&mut src);
+        assert!(err.is_none(), "{err:?}");
+        let data: Vec<&[u8]> = rest.iter().map(|f| f.data.as_slice()).collect();
+        assert_eq!(data, vec![&b"third"[..], &b"fourth"[..]]);
+        assert_eq!(rest[0].frame_no, 2);
+        assert_eq!(src.skipped_bytes(), 16 + 22);
+    }
+}
+
+#[test]
+fn sources_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<FileSource>();
+    assert_send::<mqttscope::capture::LiveSource>();
+    assert_send::<PcapngWriter<Vec<u8>>>();
 }
 
 #[test]
@@ -853,4 +872,65 @@ fn which(cmd: &str) -> Option<std::path::PathBuf> {
         .split(':')
         .map(|d| Path::new(d).join(cmd))
         .find(|p| p.exists())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random damage: no panic, every error inside the file, and the reader always ends.
+
+mod random_damage {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample() -> Vec<u8> {
+        let mut v = pcapng_section(false, 7);
+        v.extend(pcapng_section(true, 8));
+        v.extend(pcap_file(
+            PcapKind {
+                big: false,
+                nanos: true,
+            },
+            1,
+            &[(1, 2, b"tail", 4)],
+        ));
+        v
+    }
+
+    proptest! {
+        #[test]
+        fn damaged_files_never_panic(
+            flips in proptest::collection::vec((0usize..2000, any::<u8>()), 1..8),
+            cut in 0usize..2000,
+            pcap_first in any::<bool>(),
+        ) {
+            let mut file = if pcap_first {
+                let recs: [(u32, u32, &[u8], u32); 3] =
+                    [(5, 1, b"abc", 3), (6, 2, b"defgh", 5), (7, 3, b"ij", 2)];
+                let mut f = pcap_file(PcapKind { big: true, nanos: false }, 1, &recs);
+                f.extend(sample());
+                f
+            } else {
+                sample()
+            };
+            for (at, byte) in flips {
+                let n = file.len();
+                file[at % n] ^= byte;
+            }
+            file.truncate(cut.max(1).min(file.len()));
+            let opts = FileOptions { keep_going: true, buffer_size: 32, ..FileOptions::default() };
+            let Ok(mut src) = open_bytes(&file, &opts) else { return Ok(()) };
+            let mut calls = 0;
+            loop {
+                calls += 1;
+                prop_assert!(calls < 10_000, "the reader does not end");
+                match src.next_frame() {
+                    Ok(Some(f)) => prop_assert_eq!(f.caplen as usize, f.data.len()),
+                    Ok(None) => break,
+                    Err(CaptureError::Damaged { offset, .. }) => {
+                        prop_assert!(offset < file.len() as u64)
+                    }
+                    Err(e) => prop_assert!(false, "unexpected error {}", e),
+                }
+            }
+        }
+    }
 }

@@ -228,23 +228,21 @@ impl FileSource {
     fn scan(&mut self) -> Result<bool, CaptureError> {
         self.input.consume(1);
         loop {
-            let eof = !self.input.fill(1).map_err(|e| self.io_error(e))?;
+            // `eof` is only known once a fill falls short; until then the probe may ask for more.
+            let mut eof = !self.input.fill(1).map_err(|e| self.io_error(e))?;
             if eof && self.input.available() == 0 {
                 return Ok(false);
             }
-            match self.format.probe(self.input.window(), eof) {
-                Probe::Yes => return Ok(true),
-                Probe::Need(n) if !eof => {
-                    self.input.fill(n).map_err(|e| self.io_error(e))?;
-                    // Decide again, now with `n` bytes or everything up to the end.
-                    let eof = self.input.available() < n;
-                    match self.format.probe(self.input.window(), eof) {
-                        Probe::Yes => return Ok(true),
-                        _ => self.input.consume(1),
+            loop {
+                match self.format.probe(self.input.window(), eof) {
+                    Probe::Yes => return Ok(true),
+                    Probe::Need(n) if !eof && n > self.input.available() => {
+                        eof = !self.input.fill(n).map_err(|e| self.io_error(e))?;
                     }
+                    _ => break,
                 }
-                _ => self.input.consume(1),
             }
+            self.input.consume(1);
         }
     }
 }
