@@ -210,3 +210,21 @@ pub trait FrameSource {
         None
     }
 }
+
+pub mod devices;
+pub mod file;
+pub mod filter;
+mod input;
+pub mod live;
+mod pcap;
+mod pcapng;
+mod record;
+pub mod writer;
+
+pub use devices::{format_device_list, list_devices, DeviceInfo};
+pub use file::{open_file, open_reader, FileOptions, FileSource};
+pub use filter::BpfFilter;
+pub use input::{INITIAL_BUFFER, MAX_RECORD};
+pub use live::{open_live, LiveOptions, LiveSource};
+pub use pcapng::MAX_INTERFACES;
+pub use writer::PcapngWriter;

@@ -1,0 +1,235 @@
+//! Live capture from a network interface through libpcap, stoppable with a shared flag.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use pcap::{Active, Capture};
+
+use super::filter::strip;
+use super::{CaptureError, Frame, FrameSource, LinkType, SourceStats, Ts};
+
+/// Default snapshot length (libpcap's default maximum).
+pub const DEFAULT_SNAPLEN: u32 = 262_144;
+/// Default kernel buffer size.
+pub const DEFAULT_BUFFER: u32 = 16 << 20;
+/// Default read timeout: how often the stop flag is looked at when no traffic comes.
+pub const DEFAULT_TIMEOUT_MS: u32 = 100;
+/// Kernel drop counters are refreshed every this many frames (and at every read timeout).
+const STATS_EVERY: u64 = 4096;
+
+/// How to open a live capture.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    /// Interface name ("eth0", "lo", "any").
+    pub device: String,
+    /// Bytes kept per frame.
+    pub snaplen: u32,
+    /// Put the interface in promiscuous mode.
+    pub promiscuous: bool,
+    /// Kernel buffer size in bytes.
+    pub buffer_size: u32,
+    /// Deliver packets as soon as they arrive instead of in batches.
+    pub immediate: bool,
+    /// Read timeout in milliseconds; the stop flag is checked at least this often.
+    pub timeout_ms: u32,
+    /// BPF filter compiled into the kernel (empty or None: no filter).
+    pub filter: Option<String>,
+    /// Set to true (e.g. from a Ctrl-C handler) to make `next_frame` return `Ok(None)`.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl LiveOptions {
+    /// Options for `device` with the defaults: snaplen 262144, promiscuous, 16 MiB buffer,
+    /// immediate mode, 100 ms timeout, no filter, a fresh stop flag.
+    pub fn new(device: &str) -> LiveOptions {
+        LiveOptions {
+            device: device.to_string(),
+            snaplen: DEFAULT_SNAPLEN,
+            promiscuous: true,
+            buffer_size: DEFAULT_BUFFER,
+            immediate: true,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            filter: None,
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// Frames captured live from one interface.
+pub struct LiveSource {
+    device: String,
+    cap: Capture<Active>,
+    linktype: LinkType,
+    stop: Arc<AtomicBool>,
+    /// The current frame's bytes: libpcap's buffer cannot be lent out across the read loop,
+    /// so each frame is copied here (reused, no allocation once grown to the snaplen).
+    buf: Vec<u8>,
+    frame_no: u64,
+    stats: SourceStats,
+}
+
+/// Opens `opts.device` for capture and installs the filter.
+pub fn open_live(opts: &LiveOptions) -> Result<LiveSource, CaptureError> {
+    let dev = opts.device.as_str();
+    let to_i32 = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+    let inactive = Capture::from_device(dev).map_err(|e| open_error(dev, e))?;
+    let mut cap = inactive
+        .snaplen(to_i32(opts.snaplen))
+        .promisc(opts.promiscuous)
+        .buffer_size(to_i32(opts.buffer_size))
+        .immediate_mode(opts.immediate)
+        .timeout(to_i32(opts.timeout_ms.max(1)))
+        .open()
+        .map_err(|e| open_error(dev, e))?;
+    if let Some(f) = opts.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        cap.filter(f, true).map_err(|e| CaptureError::Filter {
+            filter: f.to_string(),
+            message: strip(e),
+        })?;
+    }
+    let linktype = LinkType(u16::try_from(cap.get_datalink().0).unwrap_or(u16::MAX));
+    Ok(LiveSource {
+        device: dev.to_string(),
+        cap,
+        linktype,
+        stop: Arc::clone(&opts.stop),
+        buf: Vec::new(),
+        frame_no: 0,
+        stats: SourceStats::default(),
+    })
+}
+
+/// The timestamp (a microsecond timeval) of a libpcap packet header.
+#[allow(clippy::useless_conversion)] // time_t and suseconds_t are not i64 on every platform
+fn header_ts(h: &pcap::PacketHeader) -> Ts {
+    let secs = i64::from(h.ts.tv_sec);
+    let micros = i64::from(h.ts.tv_usec);
+    Ts(Ts::from_parts(secs, 0)
+        .0
+        .saturating_add(micros.saturating_mul(1000)))
+}
+
+/// Maps a libpcap open failure: permission problems get their own error.
+fn open_error(device: &str, e: pcap::Error) -> CaptureError {
+    let message = strip(e);
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("permission") || lower.contains("not permitted") || lower.contains("eperm") {
+        CaptureError::Permission {
+            device: device.to_string(),
+            detail: message,
+        }
+    } else {
+        CaptureError::Pcap {
+            context: format!("cannot open interface {device}"),
+            message,
+        }
+    }
+}
+
+impl LiveSource {
+    /// The link type of the interface.
+    pub fn linktype(&self) -> LinkType {
+        self.linktype
+    }
+
+    /// A clone of the stop flag.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stop)
+    }
+
+    /// Reads libpcap's drop counters into the stats (done by `next_frame` at read timeouts,
+    /// every few thousand frames and when stopping).
+    pub fn refresh_stats(&mut self) {
+        if let Ok(s) = self.cap.stats() {
+            self.stats.kernel_drops = Some(u64::from(s.dropped));
+            self.stats.if_drops = Some(u64::from(s.if_dropped));
+        }
+    }
+}
+
+impl FrameSource for LiveSource {
+    fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        let (ts, orig_len) = loop {
+            if self.stop.load(Ordering::Relaxed) {
+                self.refresh_stats();
+                return Ok(None);
+            }
+            match self.cap.next_packet() {
+                Ok(p) => {
+                    let ts = header_ts(p.header);
+                    self.buf.clear();
+                    self.buf.extend_from_slice(p.data);
+                    break (ts, p.header.len);
+                }
+                Err(pcap::Error::TimeoutExpired) => self.refresh_stats(),
+                Err(pcap::Error::NoMorePackets) => return Ok(None),
+                Err(e) => {
+                    return Err(CaptureError::Pcap {
+                        context: format!("reading from interface {}", self.device),
+                        message: strip(e),
+                    })
+                }
+            }
+        };
+        self.frame_no += 1;
+        self.stats.frames += 1;
+        self.stats.bytes += self.buf.len() as u64;
+        if self.frame_no % STATS_EVERY == 0 {
+            self.refresh_stats();
+        }
+        Ok(Some(Frame {
+            ts,
+            linktype: self.linktype,
+            frame_no: self.frame_no,
+            caplen: self.buf.len() as u32,
+            orig_len,
+            data: &self.buf,
+        }))
+    }
+
+    fn stats(&self) -> SourceStats {
+        self.stats
+    }
+
+    fn describe(&self) -> String {
+        format!("interface {}", self.device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_messages_map_to_permission() {
+        let e = open_error(
+            "eth0",
+            pcap::Error::PcapError(
+                "eth0: You don't have permission to perform this capture on that device".into(),
+            ),
+        );
+        assert!(matches!(e, CaptureError::Permission { .. }), "{e:?}");
+        let e = open_error(
+            "eth0",
+            pcap::Error::PcapError("socket: Operation not permitted".into()),
+        );
+        assert!(matches!(e, CaptureError::Permission { .. }), "{e:?}");
+        let e = open_error(
+            "nosuch0",
+            pcap::Error::PcapError("nosuch0: No such device exists".into()),
+        );
+        match e {
+            CaptureError::Pcap { context, message } => {
+                assert!(context.contains("nosuch0"));
+                assert!(message.contains("No such device"));
+            }
+            other => panic!("expected a pcap error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_device_is_an_error_not_a_panic() {
+        let r = open_live(&LiveOptions::new("mqttscope-no-such-if0"));
+        assert!(r.is_err());
+    }
+}
