@@ -221,10 +221,10 @@ mod pcapng;
 mod record;
 pub mod writer;
 
-pub use devices::{format_device_list, list_devices, DeviceInfo};
+pub use devices::{format_device_list, list_devices, Connection, DeviceInfo};
 pub use file::{open_file, open_reader, FileOptions, FileSource};
 pub use filter::BpfFilter;
 pub use input::{INITIAL_BUFFER, MAX_RECORD};
 pub use live::{open_live, LiveOptions, LiveSource};
 pub use pcapng::MAX_INTERFACES;
-pub use writer::PcapngWriter;
+pub use writer::{create_file as create_pcapng_file, PcapngWriter};
