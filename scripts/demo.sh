@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 cargo build --release --quiet
-exec ./target/release/mqttscope "${@:-captures/demo.pcap}"
+exec ./target/release/mqttscope "${@:-captures/connack-refusals-v5.pcap}"

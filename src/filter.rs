@@ -154,7 +154,7 @@ fn term_matches(term: &Term, ev: &Event) -> bool {
     match term {
         Term::Failed => {
             !ev.anomalies.is_empty()
-                || pkt.map_or(true, |p| p.outcome >= Outcome::Failure)
+                || pkt.is_none_or(|p| p.outcome >= Outcome::Failure)
                     && !matches!(ev.kind, EventKind::ConnOpen)
                     && !matches!(&ev.kind, EventKind::ConnClose(c) if c.unanswered.is_empty())
         }

@@ -13,6 +13,7 @@
 //! sinks    <- &Event           text, jsonl, csv, summary, tui
 //! ```
 
+pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod event;
@@ -20,8 +21,11 @@ pub mod filter;
 pub mod limits;
 pub mod mqtt;
 pub mod net;
+pub mod pipeline;
+pub mod privs;
 pub mod report;
+pub mod session;
 pub mod sink;
 pub mod tcp;
 pub mod timefmt;
-pub mod session;
+pub mod verify;

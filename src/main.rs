@@ -1,5 +1,5 @@
 //! The mqttscope command-line entry point.
 
 fn main() {
-    std::process::exit(0);
+    std::process::exit(mqttscope::app::main_with(std::env::args_os().collect()));
 }

@@ -216,7 +216,7 @@ fn stream_of(events: &[Ev], conn: u64, dir: Dir) -> Vec<Option<u8>> {
                     out.len() as u64,
                     "gap must start where the stream is"
                 );
-                out.extend(std::iter::repeat(None).take(*len as usize));
+                out.extend(std::iter::repeat_n(None, *len as usize));
             }
             _ => {}
         }
@@ -560,9 +560,10 @@ fn snaplen_cut_is_a_gap_of_the_missing_bytes() {
 }
 
 #[test]
-fn idle_connection_expires_by_capture_time() {
+fn idle_connection_closed_as_idle_when_its_slot_is_needed() {
     let limits = Limits {
         flow_idle_secs: 60,
+        max_flows: 1,
         ..Limits::default()
     };
     let mut segs = handshake(1000, 5000);
@@ -589,6 +590,29 @@ fn idle_connection_expires_by_capture_time() {
     );
     assert_eq!(r.stats().idle_expiries, 1);
     assert_eq!(r.open_connections(), 1);
+}
+
+#[test]
+fn quiet_connection_survives_long_silence_without_pressure() {
+    // Long-lived MQTT connections go quiet for hours; without cap pressure they stay one
+    // connection (regression: a 21-hour capture was split and its tail lost).
+    let limits = Limits {
+        flow_idle_secs: 60,
+        ..Limits::default()
+    };
+    let mut segs = handshake(1000, 5000);
+    segs.push(seg(2, c(), s(), 1001, 5001, ACK, b"ab"));
+    segs.push(seg(100_000, c(), s(), 1003, 5001, ACK, b"cd"));
+    let (ev, r) = run_with(&limits, &segs, false);
+    assert_eq!(
+        &ev[1..3],
+        &[
+            data(0, Dir::ToServer, 0, b"ab"),
+            data(0, Dir::ToServer, 2, b"cd")
+        ]
+    );
+    assert_eq!(r.stats().idle_expiries, 0);
+    assert_eq!(r.stats().opened, 1);
 }
 
 #[test]
@@ -881,7 +905,7 @@ proptest! {
                 }
                 Ev::Gap { dir: Dir::ToServer, offset, len, reason, .. } => {
                     prop_assert_eq!(*offset, got.len() as u64);
-                    got.extend(std::iter::repeat(Cell::Lost(*reason)).take(*len as usize));
+                    got.extend(std::iter::repeat_n(Cell::Lost(*reason), *len as usize));
                 }
                 Ev::Data { .. } | Ev::Gap { .. } => prop_assert!(false, "nothing was sent to the client"),
                 Ev::Anomaly { .. } => prop_assert!(false, "same-byte overlaps are not anomalies: {:?}", e),

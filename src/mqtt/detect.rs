@@ -28,6 +28,9 @@ pub enum Detection {
         /// Record-layer version (0x0300-0x0304).
         record_version: u16,
     },
+    /// Exactly one plausible packet filling the bytes (PUBLISH with a printable topic, or a
+    /// packet of fixed size): weak evidence that needs a second chunk to agree.
+    ExactPacket,
     /// Nothing recognised.
     Unknown,
 }
@@ -82,8 +85,33 @@ pub fn looks_like_mqtt(bytes: &[u8]) -> Detection {
     // The chain must reach the end of the bytes, or go on past the minimum.
     if packets >= MIN_CHAIN && (at >= bytes.len() || packets > MIN_CHAIN) {
         Detection::HeaderChain { packets }
+    } else if packets == 1 && at == bytes.len() && exact_packet_plausible(bytes) {
+        Detection::ExactPacket
     } else {
         Detection::Unknown
+    }
+}
+
+/// A lone packet is believed only when its contents look like MQTT: a PUBLISH whose topic is
+/// printable UTF-8 (5.0 §4.7.3), or an acknowledgement of exactly its fixed length.
+fn exact_packet_plausible(bytes: &[u8]) -> bool {
+    let HeaderParse::Complete(h) = parse_header_slice(bytes) else {
+        return false;
+    };
+    let body = bytes.get(usize::from(h.header_len)..).unwrap_or(&[]);
+    match h.ptype {
+        PacketType::PUBLISH => {
+            let mut r = Reader::new(body, 0, h.ptype);
+            match r.string("topic") {
+                Ok(t) => !t.is_empty() && t.chars().all(|c| !c.is_control()),
+                Err(_) => false,
+            }
+        }
+        PacketType::PUBACK | PacketType::PUBREC | PacketType::PUBREL | PacketType::PUBCOMP => {
+            body.len() == 2
+        }
+        PacketType::PINGREQ | PacketType::PINGRESP => body.is_empty(),
+        _ => false,
     }
 }
 
@@ -113,6 +141,18 @@ mod tests {
             Detection::HeaderChain { packets: 2 }
         );
         assert_eq!(looks_like_mqtt(b"GET / HTTP/1.1\r\n"), Detection::Unknown);
-        assert_eq!(looks_like_mqtt(&[0xc0, 0x00]), Detection::Unknown);
+        assert_eq!(looks_like_mqtt(&[0xc0, 0x00]), Detection::ExactPacket);
+        assert_eq!(
+            looks_like_mqtt(&[0x30, 0x05, 0, 3, b'a', b'/', b'b']),
+            Detection::ExactPacket
+        );
+        assert_eq!(
+            looks_like_mqtt(&[0x30, 0x05, 0, 3, b'a', 0x01, b'b']),
+            Detection::Unknown
+        );
+        assert_eq!(
+            looks_like_mqtt(&[0x30, 0x05, 0, 3, b'a']),
+            Detection::Unknown
+        );
     }
 }

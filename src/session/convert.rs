@@ -197,7 +197,6 @@ pub fn packet_info(
     info
 }
 
-
 /// Builds the event view of a packet that did not decode.
 pub fn malformed_info(
     raw: &RawPacket<'_>,

@@ -122,8 +122,7 @@ impl InFlight {
         self.by_id
             .iter()
             .filter(|((d, _), p)| {
-                *d == origin
-                    && (p.ptype == PacketType::PUBLISH || p.ptype == PacketType::PUBREC)
+                *d == origin && (p.ptype == PacketType::PUBLISH || p.ptype == PacketType::PUBREC)
             })
             .count()
     }
@@ -184,11 +183,24 @@ mod tests {
     #[test]
     fn ids_are_per_originator_and_typed() {
         let mut f = InFlight::new(10);
-        assert_eq!(f.record_id(Dir::ToServer, 5, p(PacketType::PUBLISH, 1)), Record::Ok);
-        assert_eq!(f.record_id(Dir::ToClient, 5, p(PacketType::PUBLISH, 2)), Record::Ok);
-        assert_eq!(f.record_id(Dir::ToServer, 5, p(PacketType::SUBSCRIBE, 3)), Record::IdInUse);
+        assert_eq!(
+            f.record_id(Dir::ToServer, 5, p(PacketType::PUBLISH, 1)),
+            Record::Ok
+        );
+        assert_eq!(
+            f.record_id(Dir::ToClient, 5, p(PacketType::PUBLISH, 2)),
+            Record::Ok
+        );
+        assert_eq!(
+            f.record_id(Dir::ToServer, 5, p(PacketType::SUBSCRIBE, 3)),
+            Record::IdInUse
+        );
         assert!(f.take_id(Dir::ToServer, 5, PacketType::PUBLISH).is_none());
-        assert_eq!(f.take_id(Dir::ToServer, 5, PacketType::SUBSCRIBE).map(|x| x.event), Some(3));
+        assert_eq!(
+            f.take_id(Dir::ToServer, 5, PacketType::SUBSCRIBE)
+                .map(|x| x.event),
+            Some(3)
+        );
         assert_eq!(f.publishes_in_flight(Dir::ToClient), 1);
         assert_eq!(f.drain(), vec![(PacketType::PUBLISH, Some(5), 2)]);
     }
@@ -196,8 +208,17 @@ mod tests {
     #[test]
     fn cap_is_enforced() {
         let mut f = InFlight::new(2);
-        assert_eq!(f.record_id(Dir::ToServer, 1, p(PacketType::PUBLISH, 1)), Record::Ok);
-        assert_eq!(f.record_id(Dir::ToServer, 2, p(PacketType::PUBLISH, 2)), Record::Ok);
-        assert_eq!(f.record_id(Dir::ToServer, 3, p(PacketType::PUBLISH, 3)), Record::Cap);
+        assert_eq!(
+            f.record_id(Dir::ToServer, 1, p(PacketType::PUBLISH, 1)),
+            Record::Ok
+        );
+        assert_eq!(
+            f.record_id(Dir::ToServer, 2, p(PacketType::PUBLISH, 2)),
+            Record::Ok
+        );
+        assert_eq!(
+            f.record_id(Dir::ToServer, 3, p(PacketType::PUBLISH, 3)),
+            Record::Cap
+        );
     }
 }

@@ -141,7 +141,11 @@ impl ConnState {
         if at.dir != Dir::ToServer {
             return;
         }
-        let ka = self.negotiated.server_keep_alive.or(self.keep_alive).unwrap_or(0);
+        let ka = self
+            .negotiated
+            .server_keep_alive
+            .or(self.keep_alive)
+            .unwrap_or(0);
         if let (Some(last), true) = (self.last_client_ts, ka > 0) {
             let silence = at.ts.0 - last.0;
             if silence > i64::from(ka) * 1_500_000_000 {
@@ -154,7 +158,15 @@ impl ConnState {
         self.last_client_ts = Some(at.ts);
     }
 
-    fn answer(&mut self, origin: Dir, id: u16, want: PacketType, at: At, info: &mut PacketInfo, out: &mut Vec<Anomaly>) -> Option<Pending> {
+    fn answer(
+        &mut self,
+        origin: Dir,
+        id: u16,
+        want: PacketType,
+        at: At,
+        info: &mut PacketInfo,
+        out: &mut Vec<Anomaly>,
+    ) -> Option<Pending> {
         match self.inflight.take_id(origin, id, want) {
             Some(p) => {
                 info.answers = Some(p.pair(at.ts));
@@ -188,7 +200,14 @@ impl ConnState {
 
     /// Applies a decoded packet: updates the state, fills pairing fields of `info` and pushes
     /// anomalies.
-    pub fn on_packet(&mut self, at: At, pkt: &Packet<'_>, info: &mut PacketInfo, cat: &Catalogue, out: &mut Vec<Anomaly>) {
+    pub fn on_packet(
+        &mut self,
+        at: At,
+        pkt: &Packet<'_>,
+        info: &mut PacketInfo,
+        cat: &Catalogue,
+        out: &mut Vec<Anomaly>,
+    ) {
         let d = at.dir;
         self.packets[d.index()] += 1;
         self.keep_alive_check(at, out);
@@ -196,7 +215,11 @@ impl ConnState {
             self.failures += 1;
         }
         let ptype = info.ptype;
-        if ptype != PacketType::CONNECT && self.start_seen && !self.connect_seen && !self.before_connect_flagged {
+        if ptype != PacketType::CONNECT
+            && self.start_seen
+            && !self.connect_seen
+            && !self.before_connect_flagged
+        {
             // The connection's start was captured, so this packet really came before CONNECT.
             self.before_connect_flagged = true;
             out.push(Anomaly::PacketBeforeConnect);
@@ -235,9 +258,12 @@ impl ConnState {
                 self.keep_alive = Some(c.keep_alive);
                 self.will = c.will.is_some();
                 let p = &c.properties;
-                self.negotiated.receive_maximum[Dir::ToClient.index()] = p.receive_maximum().unwrap_or(u16::MAX);
-                self.negotiated.maximum_packet_size[Dir::ToClient.index()] = p.maximum_packet_size();
-                self.negotiated.topic_alias_maximum[Dir::ToClient.index()] = p.topic_alias_maximum().unwrap_or(0);
+                self.negotiated.receive_maximum[Dir::ToClient.index()] =
+                    p.receive_maximum().unwrap_or(u16::MAX);
+                self.negotiated.maximum_packet_size[Dir::ToClient.index()] =
+                    p.maximum_packet_size();
+                self.negotiated.topic_alias_maximum[Dir::ToClient.index()] =
+                    p.topic_alias_maximum().unwrap_or(0);
                 self.inflight.connect = Some(self.pending(at, info, 0));
             }
             Packet::Connack(c) => {
@@ -261,9 +287,12 @@ impl ConnState {
                     ConnOutcome::Accepted
                 };
                 let p = &c.properties;
-                self.negotiated.receive_maximum[Dir::ToServer.index()] = p.receive_maximum().unwrap_or(u16::MAX);
-                self.negotiated.maximum_packet_size[Dir::ToServer.index()] = p.maximum_packet_size();
-                self.negotiated.topic_alias_maximum[Dir::ToServer.index()] = p.topic_alias_maximum().unwrap_or(0);
+                self.negotiated.receive_maximum[Dir::ToServer.index()] =
+                    p.receive_maximum().unwrap_or(u16::MAX);
+                self.negotiated.maximum_packet_size[Dir::ToServer.index()] =
+                    p.maximum_packet_size();
+                self.negotiated.topic_alias_maximum[Dir::ToServer.index()] =
+                    p.topic_alias_maximum().unwrap_or(0);
                 self.negotiated.maximum_qos = p.maximum_qos().unwrap_or(2);
                 self.negotiated.retain_available = p.retain_available() != Some(0);
                 self.negotiated.server_keep_alive = p.server_keep_alive();
@@ -286,9 +315,9 @@ impl ConnState {
                     Resolved::Unbound => {
                         out.push(Anomaly::TopicAliasUnbound(info.topic_alias.unwrap_or(0)))
                     }
-                    Resolved::AboveMaximum => {
-                        out.push(Anomaly::TopicAliasAboveMaximum(info.topic_alias.unwrap_or(0)))
-                    }
+                    Resolved::AboveMaximum => out.push(Anomaly::TopicAliasAboveMaximum(
+                        info.topic_alias.unwrap_or(0),
+                    )),
                 }
                 if p.qos > 0 && p.qos < 3 {
                     let allowed = if d == Dir::ToServer {
@@ -298,7 +327,10 @@ impl ConnState {
                         self.granted_qos(topic)
                     };
                     if p.qos > allowed {
-                        out.push(Anomaly::QosExceeded { used: p.qos, allowed });
+                        out.push(Anomaly::QosExceeded {
+                            used: p.qos,
+                            allowed,
+                        });
                     }
                     let in_flight = self.inflight.publishes_in_flight(d);
                     let rm = self.negotiated.receive_maximum[d.index()];
@@ -312,21 +344,30 @@ impl ConnState {
                 }
             }
             Packet::Puback(a) => {
-                if let Some(p) = self.answer(d.flip(), a.packet_id, PacketType::PUBLISH, at, info, out) {
+                if let Some(p) =
+                    self.answer(d.flip(), a.packet_id, PacketType::PUBLISH, at, info, out)
+                {
                     if p.qos != 1 {
                         out.push(Anomaly::Orphan(ptype));
                     }
                 }
             }
             Packet::Pubrec(a) => {
-                if self.answer(d.flip(), a.packet_id, PacketType::PUBLISH, at, info, out).is_some() && info.outcome < Outcome::Failure {
+                if self
+                    .answer(d.flip(), a.packet_id, PacketType::PUBLISH, at, info, out)
+                    .is_some()
+                    && info.outcome < Outcome::Failure
+                {
                     // The exchange goes on: the PUBREL will answer this PUBREC.
                     let pend = self.pending(at, info, 2);
                     self.inflight.replace_id(d.flip(), a.packet_id, pend);
                 }
             }
             Packet::Pubrel(a) => {
-                if self.answer(d, a.packet_id, PacketType::PUBREC, at, info, out).is_some() {
+                if self
+                    .answer(d, a.packet_id, PacketType::PUBREC, at, info, out)
+                    .is_some()
+                {
                     let pend = self.pending(at, info, 2);
                     self.inflight.replace_id(d, a.packet_id, pend);
                 }
@@ -337,7 +378,10 @@ impl ConnState {
             Packet::Subscribe(s) => {
                 let mut pend = self.pending(at, info, 0);
                 for f in s.filters.iter() {
-                    if f.options.0 & crate::mqtt::packet::SubscriptionOptions::reserved_mask(version) != 0 {
+                    if f.options.0
+                        & crate::mqtt::packet::SubscriptionOptions::reserved_mask(version)
+                        != 0
+                    {
                         out.push(Anomaly::ReservedBits("subscription options"));
                     }
                     pend.filters.push((f.filter.to_string(), f.options.qos()));
@@ -345,10 +389,15 @@ impl ConnState {
                 self.record(d, s.packet_id, pend, false, out);
             }
             Packet::Suback(s) => {
-                if let Some(p) = self.answer(d.flip(), s.packet_id, PacketType::SUBSCRIBE, at, info, out) {
+                if let Some(p) =
+                    self.answer(d.flip(), s.packet_id, PacketType::SUBSCRIBE, at, info, out)
+                {
                     let codes: Vec<ReasonCode> = s.codes().collect();
                     if codes.len() != p.filters.len() {
-                        out.push(Anomaly::SubackCountMismatch { filters: p.filters.len(), codes: codes.len() });
+                        out.push(Anomaly::SubackCountMismatch {
+                            filters: p.filters.len(),
+                            codes: codes.len(),
+                        });
                     }
                     for ((topic, req), code) in p.filters.iter().zip(codes) {
                         let granted = (code.0 < 3).then_some(code.0);
@@ -375,7 +424,14 @@ impl ConnState {
                 self.record(d, u.packet_id, pend, false, out);
             }
             Packet::Unsuback(s) => {
-                self.answer(d.flip(), s.packet_id, PacketType::UNSUBSCRIBE, at, info, out);
+                self.answer(
+                    d.flip(),
+                    s.packet_id,
+                    PacketType::UNSUBSCRIBE,
+                    at,
+                    info,
+                    out,
+                );
             }
             Packet::Pingreq => {
                 if self.inflight.pings_waiting() > 0 {
@@ -432,11 +488,18 @@ impl ConnState {
             out.push(Anomaly::ClosedWithoutDisconnect { will: self.will });
         }
         if closed {
-            let ka = self.negotiated.server_keep_alive.or(self.keep_alive).unwrap_or(0);
+            let ka = self
+                .negotiated
+                .server_keep_alive
+                .or(self.keep_alive)
+                .unwrap_or(0);
             if let (Some(last), true) = (self.last_client_ts, ka > 0) {
                 let silence = ts.0 - last.0;
                 if silence > i64::from(ka) * 1_500_000_000 {
-                    out.push(Anomaly::KeepAliveExpired { silence_ms: (silence / 1_000_000) as u64, keep_alive: ka });
+                    out.push(Anomaly::KeepAliveExpired {
+                        silence_ms: (silence / 1_000_000) as u64,
+                        keep_alive: ka,
+                    });
                 }
             }
         }

@@ -12,13 +12,20 @@ use crate::mqtt::reason::Catalogue;
 use crate::mqtt::types::{PacketType, Version};
 use crate::mqtt::version::infer;
 use crate::tcp::{ConnId, ConnInfo, Dir, OrientedBy, StreamEvent, TcpAnomaly};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Refusals in a row after which a client is called out for a reconnect storm.
 const STORM_REFUSALS: u32 = 5;
 /// Client ids remembered for reconnect-storm detection.
 const MAX_TRACKED_CLIENTS: usize = 100_000;
+/// Data chunks of a connection examined by content detection before it is given up as not MQTT.
+const DETECT_CHUNKS: u8 = 8;
+/// Bytes of undecided data held for replay once a connection is recognised as MQTT.
+const MAX_HELD_BYTES: usize = 64 * 1024;
+/// Server endpoints learnt as MQTT (a CONNECT was seen), remembered for mid-stream connections.
+const MAX_LEARNT_SERVERS: usize = 4096;
 
 /// Settings of the session layer.
 #[derive(Clone, Debug)]
@@ -58,6 +65,14 @@ enum Kind {
 struct Conn {
     info: ConnInfo,
     kind: Kind,
+    tries: u8,
+    exact: u8,
+    /// Chunks examined before the decision, replayed into the framers once it is MQTT.
+    held: Vec<(Dir, Ts, u64, Vec<u8>)>,
+    held_bytes: usize,
+    /// Whether the first data chunk started the stream (offset 0 after a captured SYN, or a
+    /// CONNECT).
+    clean_start: Option<bool>,
     swapped: bool,
     label: Arc<ConnLabel>,
     framers: [Framer; 2],
@@ -87,9 +102,18 @@ pub struct Sessions {
     next_event: u64,
     streaks: HashMap<String, Streak>,
     mqtt_connections: u64,
+    learnt: HashSet<SocketAddr>,
 }
 
-fn make_event(next: &mut u64, ts: Ts, frame: u64, label: &Arc<ConnLabel>, dir: Option<Dir>, kind: EventKind, anomalies: Vec<Anomaly>) -> Event {
+fn make_event(
+    next: &mut u64,
+    ts: Ts,
+    frame: u64,
+    label: &Arc<ConnLabel>,
+    dir: Option<Dir>,
+    kind: EventKind,
+    anomalies: Vec<Anomaly>,
+) -> Event {
     let id = *next;
     *next += 1;
     Event {
@@ -113,6 +137,7 @@ impl Sessions {
             next_event: 0,
             streaks: HashMap::new(),
             mqtt_connections: 0,
+            learnt: HashSet::new(),
         }
     }
 
@@ -132,43 +157,124 @@ impl Sessions {
                     client_id: None,
                     version: self.cfg.assume_version,
                 });
-                let state = ConnState::new(self.cfg.assume_version, info.oriented_by == OrientedBy::Syn, self.cfg.max_inflight);
+                let state = ConnState::new(
+                    self.cfg.assume_version,
+                    info.oriented_by == OrientedBy::Syn,
+                    self.cfg.max_inflight,
+                );
                 let conn = Conn {
                     info,
                     kind: Kind::Undecided,
+                    tries: 0,
+                    exact: 0,
+                    held: Vec::new(),
+                    held_bytes: 0,
+                    clean_start: None,
                     swapped: false,
                     label,
-                    framers: [Framer::new(self.cfg.max_packet), Framer::new(self.cfg.max_packet)],
+                    framers: [
+                        Framer::new(self.cfg.max_packet),
+                        Framer::new(self.cfg.max_packet),
+                    ],
                     state,
                 };
                 self.conns.insert(info.id, conn);
             }
-            StreamEvent::Data { conn, dir, ts, frame_no, offset, bytes } => {
-                let Some(c) = self.conns.get_mut(&conn) else { return };
+            StreamEvent::Data {
+                conn,
+                dir,
+                ts,
+                frame_no,
+                offset,
+                bytes,
+            } => {
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
                 if c.kind == Kind::Undecided {
-                    let on_port = self.cfg.ports.contains(&c.info.server.port()) || self.cfg.ports.contains(&c.info.client.port());
+                    let (srv, cli) = (c.info.server, c.info.client);
+                    let on_port = self.cfg.ports.contains(&srv.port())
+                        || self.cfg.ports.contains(&cli.port())
+                        || self.learnt.contains(&srv)
+                        || self.learnt.contains(&cli);
                     let det = looks_like_mqtt(bytes);
+                    // The first chunk starts on a packet boundary when it follows a captured
+                    // SYN, or when detection found packets starting at its first byte.
+                    c.clean_start.get_or_insert(
+                        (offset == 0 && c.info.oriented_by == OrientedBy::Syn)
+                            || det.is_mqtt()
+                            || det == Detection::ExactPacket,
+                    );
+                    c.tries += 1;
+                    if det == Detection::ExactPacket {
+                        c.exact += 1;
+                    }
                     c.kind = match det {
                         Detection::Tls { .. } => Kind::Tls,
-                        d if d.is_mqtt() || on_port => Kind::Mqtt,
+                        d if d.is_mqtt() || on_port || c.exact >= 2 => Kind::Mqtt,
+                        // Picked up mid-stream, a chunk may start inside a packet: try the next
+                        // chunks before giving up.
+                        _ if c.tries < DETECT_CHUNKS
+                            && c.held_bytes + bytes.len() <= MAX_HELD_BYTES =>
+                        {
+                            c.held_bytes += bytes.len();
+                            c.held.push((dir, ts, frame_no, bytes.to_vec()));
+                            return;
+                        }
                         _ => Kind::NotMqtt,
                     };
                     if c.kind == Kind::NotMqtt {
+                        c.held = Vec::new();
                         return;
                     }
+                    if let Detection::Connect { .. } = det {
+                        // The receiver of a CONNECT is an MQTT server: later connections to it
+                        // picked up mid-stream are MQTT too.
+                        let server = if dir == Dir::ToServer { srv } else { cli };
+                        if self.learnt.len() < MAX_LEARNT_SERVERS {
+                            self.learnt.insert(server);
+                        }
+                    }
                     self.mqtt_connections += 1;
-                    let ev = make_event(&mut self.next_event, ts, frame_no, &c.label, None, EventKind::ConnOpen, Vec::new());
+                    let (open_ts, open_frame) =
+                        c.held.first().map_or((ts, frame_no), |h| (h.1, h.2));
+                    let ev = make_event(
+                        &mut self.next_event,
+                        open_ts,
+                        open_frame,
+                        &c.label,
+                        None,
+                        EventKind::ConnOpen,
+                        Vec::new(),
+                    );
                     emit(ev);
                     if c.kind == Kind::Tls {
-                        let ev = make_event(&mut self.next_event, ts, frame_no, &c.label, None, EventKind::Encrypted, Vec::new());
+                        let ev = make_event(
+                            &mut self.next_event,
+                            ts,
+                            frame_no,
+                            &c.label,
+                            None,
+                            EventKind::Encrypted,
+                            Vec::new(),
+                        );
                         emit(ev);
                         return;
                     }
-                    let starts_clean = offset == 0 && (c.info.oriented_by == OrientedBy::Syn || matches!(det, Detection::Connect { .. }));
-                    if !starts_clean {
+                    if c.clean_start != Some(true) {
                         c.framers[0].resync();
                         c.framers[1].resync();
                     }
+                    let mut ctx = Ctx {
+                        cfg: &self.cfg,
+                        catalogue: &self.catalogue,
+                        next_event: &mut self.next_event,
+                        streaks: &mut self.streaks,
+                    };
+                    for (d, t, f, b) in std::mem::take(&mut c.held) {
+                        c.feed(&mut ctx, d, t, f, &b, emit);
+                    }
+                    c.held_bytes = 0;
                 }
                 if c.kind != Kind::Mqtt {
                     return;
@@ -179,39 +285,83 @@ impl Sessions {
                     next_event: &mut self.next_event,
                     streaks: &mut self.streaks,
                 };
-                let Conn { framers, state, label, swapped, info, .. } = c;
-                framers[dir.index()].feed(bytes, &mut |fe| {
-                    on_frame(&mut ctx, fe, ts, frame_no, dir, state, label, swapped, info, emit);
-                });
+                c.feed(&mut ctx, dir, ts, frame_no, bytes, emit);
             }
-            StreamEvent::Gap { conn, dir, ts, frame_no, offset, len, reason } => {
-                let Some(c) = self.conns.get_mut(&conn) else { return };
+            StreamEvent::Gap {
+                conn,
+                dir,
+                ts,
+                frame_no,
+                offset,
+                len,
+                reason,
+            } => {
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
                 if c.kind != Kind::Mqtt {
                     return;
                 }
                 c.framers[dir.index()].gap(len);
                 let sdir = if c.swapped { dir.flip() } else { dir };
-                let ev = make_event(&mut self.next_event, ts, frame_no, &c.label, Some(sdir), EventKind::Gap { offset, len, reason }, Vec::new());
+                let ev = make_event(
+                    &mut self.next_event,
+                    ts,
+                    frame_no,
+                    &c.label,
+                    Some(sdir),
+                    EventKind::Gap {
+                        offset,
+                        len,
+                        reason,
+                    },
+                    Vec::new(),
+                );
                 emit(ev);
             }
-            StreamEvent::Anomaly { conn, dir, ts, frame_no, kind } => {
-                let Some(c) = self.conns.get_mut(&conn) else { return };
+            StreamEvent::Anomaly {
+                conn,
+                dir,
+                ts,
+                frame_no,
+                kind,
+            } => {
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
                 if c.kind != Kind::Mqtt {
                     return;
                 }
                 let a = match kind {
                     TcpAnomaly::OverlapMismatch { .. } => Anomaly::TcpOverlapMismatch,
-                    TcpAnomaly::BufferCap => Anomaly::CapHit("TCP bytes buffered per direction (--max-buffer)"),
+                    TcpAnomaly::BufferCap => {
+                        Anomaly::CapHit("TCP bytes buffered per direction (--max-buffer)")
+                    }
                     TcpAnomaly::HoleCap => Anomaly::CapHit("TCP holes per direction (--max-holes)"),
                     TcpAnomaly::FlowCap => Anomaly::CapHit("TCP connections tracked (--max-flows)"),
                     TcpAnomaly::DataAfterFin => Anomaly::ReservedBits("TCP data after FIN"),
                 };
                 let sdir = if c.swapped { dir.flip() } else { dir };
-                let ev = make_event(&mut self.next_event, ts, frame_no, &c.label, Some(sdir), EventKind::Anomaly, vec![a]);
+                let ev = make_event(
+                    &mut self.next_event,
+                    ts,
+                    frame_no,
+                    &c.label,
+                    Some(sdir),
+                    EventKind::Anomaly,
+                    vec![a],
+                );
                 emit(ev);
             }
-            StreamEvent::Close { conn, ts, frame_no, reason } => {
-                let Some(mut c) = self.conns.remove(&conn) else { return };
+            StreamEvent::Close {
+                conn,
+                ts,
+                frame_no,
+                reason,
+            } => {
+                let Some(mut c) = self.conns.remove(&conn) else {
+                    return;
+                };
                 if c.kind != Kind::Mqtt {
                     return;
                 }
@@ -222,27 +372,85 @@ impl Sessions {
                     streaks: &mut self.streaks,
                 };
                 {
-                    let Conn { framers, state, label, swapped, info, .. } = &mut c;
+                    let Conn {
+                        framers,
+                        state,
+                        label,
+                        swapped,
+                        info,
+                        ..
+                    } = &mut c;
                     for d in [Dir::ToServer, Dir::ToClient] {
                         framers[d.index()].finish(&mut |fe| {
-                            on_frame(&mut ctx, fe, ts, frame_no, d, state, label, swapped, info, emit);
+                            on_frame(
+                                &mut ctx, fe, ts, frame_no, d, state, label, swapped, info, emit,
+                            );
                         });
                     }
                 }
                 let mut anomalies = Vec::new();
                 let close = c.state.on_close(reason, ts, &mut anomalies);
-                let ev = make_event(&mut self.next_event, ts, frame_no, &c.label, None, EventKind::ConnClose(Box::new(close)), anomalies);
+                let ev = make_event(
+                    &mut self.next_event,
+                    ts,
+                    frame_no,
+                    &c.label,
+                    None,
+                    EventKind::ConnClose(Box::new(close)),
+                    anomalies,
+                );
                 emit(ev);
             }
         }
     }
 }
 
+impl Conn {
+    /// Feeds in-order bytes of one TCP direction to its framer and handles what comes out.
+    fn feed(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        dir: Dir,
+        ts: Ts,
+        frame: u64,
+        bytes: &[u8],
+        emit: &mut dyn FnMut(Event),
+    ) {
+        let Conn {
+            framers,
+            state,
+            label,
+            swapped,
+            info,
+            ..
+        } = self;
+        framers[dir.index()].feed(bytes, &mut |fe| {
+            on_frame(ctx, fe, ts, frame, dir, state, label, swapped, info, emit);
+        });
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
-fn on_frame(ctx: &mut Ctx<'_>, fe: FrameEvent<'_>, ts: Ts, frame: u64, tdir: Dir, state: &mut ConnState, label: &mut Arc<ConnLabel>, swapped: &mut bool, info: &ConnInfo, emit: &mut dyn FnMut(Event)) {
+fn on_frame(
+    ctx: &mut Ctx<'_>,
+    fe: FrameEvent<'_>,
+    ts: Ts,
+    frame: u64,
+    tdir: Dir,
+    state: &mut ConnState,
+    label: &mut Arc<ConnLabel>,
+    swapped: &mut bool,
+    info: &ConnInfo,
+    emit: &mut dyn FnMut(Event),
+) {
     if let FrameEvent::Packet(raw) = &fe {
         // Orientation by CONNECT: only when the handshake did not tell (ARCHITECTURE: tcp/conn).
-        if raw.header.ptype == PacketType::CONNECT && tdir == Dir::ToClient && !*swapped && info.oriented_by != OrientedBy::Syn && state.packets == [0, 0] {
+        if raw.header.ptype == PacketType::CONNECT
+            && tdir == Dir::ToClient
+            && !*swapped
+            && info.oriented_by != OrientedBy::Syn
+            && state.packets == [0, 0]
+        {
             *swapped = true;
             let mut l = (**label).clone();
             std::mem::swap(&mut l.client, &mut l.server);
@@ -259,11 +467,36 @@ fn on_frame(ctx: &mut Ctx<'_>, fe: FrameEvent<'_>, ts: Ts, frame: u64, tdir: Dir
                 l.version = state.version;
                 *label = Arc::new(l);
             }
-            emit(make_event(ctx.next_event, ts, frame, label, Some(dir), EventKind::Packet(Box::new(info)), anomalies));
+            emit(make_event(
+                ctx.next_event,
+                ts,
+                frame,
+                label,
+                Some(dir),
+                EventKind::Packet(Box::new(info)),
+                anomalies,
+            ));
             return;
         }
-        FrameEvent::Oversize { offset, ptype, size, .. } => EventKind::Oversize { offset, ptype, size },
-        FrameEvent::Skipped { offset, len, reason } => EventKind::Skipped { offset, len, reason: reason.to_string() },
+        FrameEvent::Oversize {
+            offset,
+            ptype,
+            size,
+            ..
+        } => EventKind::Oversize {
+            offset,
+            ptype,
+            size,
+        },
+        FrameEvent::Skipped {
+            offset,
+            len,
+            reason,
+        } => EventKind::Skipped {
+            offset,
+            len,
+            reason: reason.to_string(),
+        },
         FrameEvent::Malformed { offset, error } => {
             let mut p = PacketInfo {
                 offset,
@@ -278,17 +511,37 @@ fn on_frame(ctx: &mut Ctx<'_>, fe: FrameEvent<'_>, ts: Ts, frame: u64, tdir: Dir
             EventKind::Packet(Box::new(p))
         }
     };
-    emit(make_event(ctx.next_event, ts, frame, label, Some(dir), kind, Vec::new()));
+    emit(make_event(
+        ctx.next_event,
+        ts,
+        frame,
+        label,
+        Some(dir),
+        kind,
+        Vec::new(),
+    ));
 }
 
-fn packet(ctx: &mut Ctx<'_>, raw: &RawPacket<'_>, ts: Ts, frame: u64, dir: Dir, state: &mut ConnState) -> (PacketInfo, Vec<Anomaly>) {
+fn packet(
+    ctx: &mut Ctx<'_>,
+    raw: &RawPacket<'_>,
+    ts: Ts,
+    frame: u64,
+    dir: Dir,
+    state: &mut ConnState,
+) -> (PacketInfo, Vec<Anomaly>) {
     if state.version.is_none() {
         if let Some((v, note)) = infer(raw) {
             state.version = Some(v);
             state.version_note = Some(note);
         }
     }
-    let at = At { event: *ctx.next_event, ts, frame, dir };
+    let at = At {
+        event: *ctx.next_event,
+        ts,
+        frame,
+        dir,
+    };
     let mut anomalies = Vec::new();
     let mut decoded = decode(raw, state.version.unwrap_or(Version::V3_1_1));
     if decoded.is_err() && state.version.is_none() {
@@ -321,7 +574,9 @@ fn packet(ctx: &mut Ctx<'_>, raw: &RawPacket<'_>, ts: Ts, frame: u64, dir: Dir, 
 
 /// Tracks runs of refused connections per client id and calls out reconnect storms.
 fn storm(ctx: &mut Ctx<'_>, state: &ConnState, info: &PacketInfo, ts: Ts, out: &mut Vec<Anomaly>) {
-    let Some(id) = state.client_id.as_deref().filter(|s| !s.is_empty()) else { return };
+    let Some(id) = state.client_id.as_deref().filter(|s| !s.is_empty()) else {
+        return;
+    };
     if info.outcome < Outcome::Failure {
         ctx.streaks.remove(id);
         return;
@@ -329,11 +584,17 @@ fn storm(ctx: &mut Ctx<'_>, state: &ConnState, info: &PacketInfo, ts: Ts, out: &
     if ctx.streaks.len() >= MAX_TRACKED_CLIENTS && !ctx.streaks.contains_key(id) {
         ctx.streaks.clear();
     }
-    let s = ctx.streaks.entry(id.to_string()).or_insert(Streak { refusals: 0, first: ts });
+    let s = ctx.streaks.entry(id.to_string()).or_insert(Streak {
+        refusals: 0,
+        first: ts,
+    });
     s.refusals += 1;
     if s.refusals % STORM_REFUSALS == 0 {
         let secs = ((ts.0 - s.first.0) as f64 / 1e9).max(1.0);
         let per_minute = (f64::from(s.refusals) * 60.0 / secs).round() as u32;
-        out.push(Anomaly::ReconnectStorm { refusals: s.refusals, per_minute });
+        out.push(Anomaly::ReconnectStorm {
+            refusals: s.refusals,
+            per_minute,
+        });
     }
 }

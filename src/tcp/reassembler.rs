@@ -109,15 +109,23 @@ impl Reassembler {
             em.stats.stragglers += 1;
             return;
         }
+        // At the cap, the least recently used connection goes: as idle when it has been silent
+        // for the idle timeout, else evicted (an anomaly).
+        let idle_ns = secs_to_ns(self.limits.flow_idle_secs);
         while self.table.len(List::Live) >= self.limits.max_flows.max(1) {
-            let Some((old, _)) = self.table.oldest(List::Live) else {
+            let Some((old, last)) = self.table.oldest(List::Live) else {
                 break;
             };
             if let State::Live(mut conn) = self.table.remove(old) {
                 conn.close(&mut em);
-                em.anomaly(conn.info.id, Dir::ToServer, TcpAnomaly::FlowCap);
-                em.close(conn.info.id, CloseReason::Evicted);
-                em.stats.evictions += 1;
+                if now.0.saturating_sub(last.0) > idle_ns {
+                    em.close(conn.info.id, CloseReason::Idle);
+                    em.stats.idle_expiries += 1;
+                } else {
+                    em.anomaly(conn.info.id, Dir::ToServer, TcpAnomaly::FlowCap);
+                    em.close(conn.info.id, CloseReason::Evicted);
+                    em.stats.evictions += 1;
+                }
             }
         }
         let (client, server, oriented_by) = orient(seg, &self.mqtt_ports);
@@ -177,11 +185,12 @@ impl Reassembler {
     }
 }
 
-/// Expires connections silent for more than `idle_ns` of capture time (open ones get their
-/// holes given up and `Close{Idle}`; closed ones are forgotten).
+/// Forgets closed connections silent for more than `idle_ns` of capture time. Open connections
+/// are not expired by time alone: long-lived MQTT connections often go quiet for longer than any
+/// timeout; they are closed as idle only when the connection cap needs their slot.
 fn expire_idle(table: &mut Table, em: &mut Emitter<'_, '_>, idle_ns: i64) {
     let now = em.ts;
-    for list in [List::Live, List::Tomb] {
+    for list in [List::Tomb] {
         while let Some((idx, last)) = table.oldest(list) {
             if now.0.saturating_sub(last.0) <= idle_ns {
                 break;
