@@ -212,6 +212,9 @@ impl<W: Write> TextSink<W> {
         if let Some(n) = p.payload_len {
             let _ = write!(f, " len={n}");
         }
+        if let Some(pv) = p.payload_preview.as_deref().filter(|s| !s.is_empty()) {
+            let _ = write!(f, " payload={}", pv.replace('\n', " "));
+        }
         self.line.push_str(&f);
         self.codes(p);
         if let Some(s) = &p.reason_string {
