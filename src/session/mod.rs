@@ -3,7 +3,9 @@
 
 pub mod alias;
 pub mod convert;
+pub mod keepalive;
 pub mod pairing;
+pub mod rules;
 pub mod state;
 pub mod table;
 

@@ -2,22 +2,27 @@
 //! both directions, decodes with the connection's version and emits events in capture order.
 
 use super::convert::{malformed_info, packet_info, ConvertOptions};
+use super::rules::direction_allowed;
 use super::state::{At, ConnState};
 use crate::capture::Ts;
 use crate::event::{Anomaly, ConnLabel, Event, EventKind, Outcome, PacketInfo};
 use crate::mqtt::detect::{looks_like_mqtt, Detection};
+use crate::mqtt::error::DecodeErrorKind;
 use crate::mqtt::framer::{FrameEvent, Framer, RawPacket};
 use crate::mqtt::packet::decode;
 use crate::mqtt::reason::Catalogue;
 use crate::mqtt::types::{PacketType, Version};
 use crate::mqtt::version::infer;
 use crate::tcp::{ConnId, ConnInfo, Dir, OrientedBy, StreamEvent, TcpAnomaly};
-use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-/// Refusals in a row after which a client is called out for a reconnect storm.
-const STORM_REFUSALS: u32 = 5;
+/// Refusals in a row, all within `STORM_WINDOW_NS`, that make a reconnect storm; a storm is
+/// reported again after every further `STORM_REFUSALS` refusals.
+const STORM_REFUSALS: usize = 5;
+/// The window the storm's refusals must fall in: one minute.
+const STORM_WINDOW_NS: i64 = 60_000_000_000;
 /// Client ids remembered for reconnect-storm detection.
 const MAX_TRACKED_CLIENTS: usize = 100_000;
 /// Data chunks of a connection examined by content detection before it is given up as not MQTT.
@@ -80,10 +85,14 @@ struct Conn {
 }
 
 /// A client's run of refused connections.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Streak {
+    /// Refusals in a row.
     refusals: u32,
-    first: Ts,
+    /// Times of the latest refusals, at most `STORM_REFUSALS`, oldest first.
+    recent: VecDeque<Ts>,
+    /// `refusals` when a storm was last reported (0: never).
+    reported: u32,
 }
 
 /// Everything the packet handler needs besides the connection.
@@ -444,9 +453,9 @@ fn on_frame(
     emit: &mut dyn FnMut(Event),
 ) {
     if let FrameEvent::Packet(raw) = &fe {
-        // Orientation by CONNECT: only when the handshake did not tell (ARCHITECTURE: tcp/conn).
-        if raw.header.ptype == PacketType::CONNECT
-            && tdir == Dir::ToClient
+        // Orientation by content: when the handshake did not tell (ARCHITECTURE: tcp/conn) and
+        // the first packet can only come from the other side (a CONNECT, a SUBACK, ...).
+        if !direction_allowed(raw.header.ptype, tdir, true)
             && !*swapped
             && info.oriented_by != OrientedBy::Syn
             && state.packets == [0, 0]
@@ -458,9 +467,11 @@ fn on_frame(
         }
     }
     let dir = if *swapped { tdir.flip() } else { tdir };
+    let mut anomalies = Vec::new();
     let kind = match fe {
         FrameEvent::Packet(raw) => {
-            let (info, anomalies) = packet(ctx, &raw, ts, frame, dir, state);
+            let ip = label.client.ip();
+            let (info, anomalies) = packet(ctx, &raw, ts, frame, dir, ip, state);
             if state.client_id != label.client_id || state.version != label.version {
                 let mut l = (**label).clone();
                 l.client_id.clone_from(&state.client_id);
@@ -483,11 +494,14 @@ fn on_frame(
             ptype,
             size,
             ..
-        } => EventKind::Oversize {
-            offset,
-            ptype,
-            size,
-        },
+        } => {
+            anomalies.push(Anomaly::CapHit("MQTT packet size (--max-packet)"));
+            EventKind::Oversize {
+                offset,
+                ptype,
+                size,
+            }
+        }
         FrameEvent::Skipped {
             offset,
             len,
@@ -518,7 +532,7 @@ fn on_frame(
         label,
         Some(dir),
         kind,
-        Vec::new(),
+        anomalies,
     ));
 }
 
@@ -528,6 +542,7 @@ fn packet(
     ts: Ts,
     frame: u64,
     dir: Dir,
+    client_ip: IpAddr,
     state: &mut ConnState,
 ) -> (PacketInfo, Vec<Anomaly>) {
     if state.version.is_none() {
@@ -560,41 +575,67 @@ fn packet(
             }
             state.on_packet(at, &pkt, &mut info, ctx.catalogue, &mut anomalies);
             if raw.header.ptype == PacketType::CONNACK {
-                storm(ctx, state, &info, ts, &mut anomalies);
+                storm(ctx, state, client_ip, &info, ts, &mut anomalies);
             }
             info
         }
         Err(e) => {
-            state.on_malformed(at);
+            let reserved = matches!(
+                e.kind,
+                DecodeErrorKind::ReservedBits { .. } | DecodeErrorKind::BadFlags { .. }
+            )
+            .then_some(e.field);
+            state.on_malformed(at, reserved, &mut anomalies);
             malformed_info(raw, &e, state.version, &ctx.cfg.convert)
         }
     };
     (info, anomalies)
 }
 
-/// Tracks runs of refused connections per client id and calls out reconnect storms.
-fn storm(ctx: &mut Ctx<'_>, state: &ConnState, info: &PacketInfo, ts: Ts, out: &mut Vec<Anomaly>) {
-    let Some(id) = state.client_id.as_deref().filter(|s| !s.is_empty()) else {
+/// Tracks runs of refused connections per client id (or per client address when the id is
+/// empty) and calls out reconnect storms: `STORM_REFUSALS` refusals in a row within
+/// `STORM_WINDOW_NS`, with the rate over those refusals.
+fn storm(
+    ctx: &mut Ctx<'_>,
+    state: &ConnState,
+    client_ip: IpAddr,
+    info: &PacketInfo,
+    ts: Ts,
+    out: &mut Vec<Anomaly>,
+) {
+    if !state.seen_from_start() {
         return;
+    }
+    let key = match state.client_id.as_deref() {
+        Some(id) if !id.is_empty() => id.to_string(),
+        _ => format!("address {client_ip}"),
     };
     if info.outcome < Outcome::Failure {
-        ctx.streaks.remove(id);
+        ctx.streaks.remove(&key);
         return;
     }
-    if ctx.streaks.len() >= MAX_TRACKED_CLIENTS && !ctx.streaks.contains_key(id) {
+    if ctx.streaks.len() >= MAX_TRACKED_CLIENTS && !ctx.streaks.contains_key(&key) {
         ctx.streaks.clear();
     }
-    let s = ctx.streaks.entry(id.to_string()).or_insert(Streak {
-        refusals: 0,
-        first: ts,
-    });
-    s.refusals += 1;
-    if s.refusals % STORM_REFUSALS == 0 {
-        let secs = ((ts.0 - s.first.0) as f64 / 1e9).max(1.0);
-        let per_minute = (f64::from(s.refusals) * 60.0 / secs).round() as u32;
+    let s = ctx.streaks.entry(key).or_default();
+    s.refusals = s.refusals.saturating_add(1);
+    if s.recent.len() == STORM_REFUSALS {
+        s.recent.pop_front();
+    }
+    s.recent.push_back(ts);
+    let Some(&first) = s.recent.front() else {
+        return;
+    };
+    let span = ts.0.saturating_sub(first.0);
+    let due = s.reported == 0 || s.refusals - s.reported >= STORM_REFUSALS as u32;
+    if s.recent.len() == STORM_REFUSALS && span <= STORM_WINDOW_NS && due {
+        s.reported = s.refusals;
+        // N refusals span N-1 intervals.
+        let intervals = (STORM_REFUSALS - 1) as f64;
+        let per_minute = intervals * 60e9 / span.max(1_000_000) as f64;
         out.push(Anomaly::ReconnectStorm {
             refusals: s.refusals,
-            per_minute,
+            per_minute: per_minute.round().min(f64::from(u32::MAX)) as u32,
         });
     }
 }
