@@ -151,7 +151,10 @@ impl Totals {
                         c.refused += 1;
                     }
                     if p.outcome == Outcome::Failure {
-                        for code in &p.reason_codes {
+                        // In a SUBACK or UNSUBACK only the codes from 0x80 up failed (every
+                        // version); a single code is the packet's outcome.
+                        let single = p.reason_codes.len() == 1;
+                        for code in p.reason_codes.iter().filter(|c| single || c.0 >= 0x80) {
                             *c.failures.entry((p.ptype, *code)).or_default() += 1;
                         }
                     }

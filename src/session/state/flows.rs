@@ -46,6 +46,8 @@ impl ConnState {
                 out.push(Anomaly::TopicAliasUnbound(alias))
             }
             Resolved::Unbound => {}
+            // Alias 0 is already a property issue (forbidden value, 5.0 §3.3.2.3.4).
+            Resolved::AboveMaximum if alias == 0 => {}
             Resolved::AboveMaximum => out.push(Anomaly::TopicAliasAboveMaximum(alias)),
             Resolved::Cap => out.push(Anomaly::CapHit("topic alias bytes per direction")),
         }
