@@ -247,3 +247,25 @@ fn close_lists_unanswered_requests_and_the_will_fate() {
     assert_eq!(nc.unanswered, vec![(PacketType::CONNECT, None, conn.event)]);
     assert_eq!(nc.connack, None);
 }
+
+#[test]
+fn user_names_are_masked_without_show_secrets() {
+    let mut c = Conn::new(5);
+    let m = crate::mqtt_support::M::Connect {
+        level: 5,
+        clean: true,
+        keep_alive: 60,
+        props: vec![],
+        client_id: "secretive".into(),
+        will: None,
+        username: Some("alice".into()),
+        password: Some(b"pw".to_vec()),
+    };
+    let s = c.step(0, C2S, &m);
+    let info = s.info.connect.expect("CONNECT details");
+    assert_eq!(info.username.as_deref(), Some("********"));
+    assert_eq!(info.password.as_deref(), Some("********"));
+    assert_eq!(info.client_id, "secretive");
+    // The state keeps the real name for analysis; outputs only see the event.
+    assert_eq!(c.st.username.as_deref(), Some("alice"));
+}
