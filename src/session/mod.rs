@@ -7,6 +7,7 @@ pub mod keepalive;
 pub mod pairing;
 pub mod rules;
 pub mod state;
+pub mod storm;
 pub mod table;
 
 pub use table::{SessionConfig, Sessions};

@@ -4,6 +4,7 @@
 use super::convert::{malformed_info, packet_info, ConvertOptions};
 use super::rules::direction_allowed;
 use super::state::{At, ConnState};
+use super::storm::{on_connack as out_storm, Streak};
 use crate::capture::Ts;
 use crate::event::{Anomaly, ConnLabel, Event, EventKind, Outcome, PacketInfo};
 use crate::mqtt::detect::{looks_like_mqtt, Detection};
@@ -14,17 +15,10 @@ use crate::mqtt::reason::Catalogue;
 use crate::mqtt::types::{PacketType, Version};
 use crate::mqtt::version::infer;
 use crate::tcp::{ConnId, ConnInfo, Dir, OrientedBy, StreamEvent, TcpAnomaly};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-/// Refusals in a row, all within `STORM_WINDOW_NS`, that make a reconnect storm; a storm is
-/// reported again after every further `STORM_REFUSALS` refusals.
-const STORM_REFUSALS: usize = 5;
-/// The window the storm's refusals must fall in: one minute.
-const STORM_WINDOW_NS: i64 = 60_000_000_000;
-/// Client ids remembered for reconnect-storm detection.
-const MAX_TRACKED_CLIENTS: usize = 100_000;
 /// Data chunks of a connection examined by content detection before it is given up as not MQTT.
 const DETECT_CHUNKS: u8 = 8;
 /// Bytes of undecided data held for replay once a connection is recognised as MQTT.
@@ -82,17 +76,6 @@ struct Conn {
     label: Arc<ConnLabel>,
     framers: [Framer; 2],
     state: ConnState,
-}
-
-/// A client's run of refused connections.
-#[derive(Clone, Debug, Default)]
-struct Streak {
-    /// Refusals in a row.
-    refusals: u32,
-    /// Times of the latest refusals, at most `STORM_REFUSALS`, oldest first.
-    recent: VecDeque<Ts>,
-    /// `refusals` when a storm was last reported (0: never).
-    reported: u32,
 }
 
 /// Everything the packet handler needs besides the connection.
@@ -574,8 +557,10 @@ fn packet(
                 info.version = None;
             }
             state.on_packet(at, &pkt, &mut info, ctx.catalogue, &mut anomalies);
-            if raw.header.ptype == PacketType::CONNACK {
-                storm(ctx, state, client_ip, &info, ts, &mut anomalies);
+            if raw.header.ptype == PacketType::CONNACK && state.seen_from_start() {
+                let failed = info.outcome >= Outcome::Failure;
+                let id = state.client_id.as_deref();
+                out_storm(ctx.streaks, id, client_ip, failed, ts, &mut anomalies);
             }
             info
         }
@@ -590,52 +575,4 @@ fn packet(
         }
     };
     (info, anomalies)
-}
-
-/// Tracks runs of refused connections per client id (or per client address when the id is
-/// empty) and calls out reconnect storms: `STORM_REFUSALS` refusals in a row within
-/// `STORM_WINDOW_NS`, with the rate over those refusals.
-fn storm(
-    ctx: &mut Ctx<'_>,
-    state: &ConnState,
-    client_ip: IpAddr,
-    info: &PacketInfo,
-    ts: Ts,
-    out: &mut Vec<Anomaly>,
-) {
-    if !state.seen_from_start() {
-        return;
-    }
-    let key = match state.client_id.as_deref() {
-        Some(id) if !id.is_empty() => id.to_string(),
-        _ => format!("address {client_ip}"),
-    };
-    if info.outcome < Outcome::Failure {
-        ctx.streaks.remove(&key);
-        return;
-    }
-    if ctx.streaks.len() >= MAX_TRACKED_CLIENTS && !ctx.streaks.contains_key(&key) {
-        ctx.streaks.clear();
-    }
-    let s = ctx.streaks.entry(key).or_default();
-    s.refusals = s.refusals.saturating_add(1);
-    if s.recent.len() == STORM_REFUSALS {
-        s.recent.pop_front();
-    }
-    s.recent.push_back(ts);
-    let Some(&first) = s.recent.front() else {
-        return;
-    };
-    let span = ts.0.saturating_sub(first.0);
-    let due = s.reported == 0 || s.refusals - s.reported >= STORM_REFUSALS as u32;
-    if s.recent.len() == STORM_REFUSALS && span <= STORM_WINDOW_NS && due {
-        s.reported = s.refusals;
-        // N refusals span N-1 intervals.
-        let intervals = (STORM_REFUSALS - 1) as f64;
-        let per_minute = intervals * 60e9 / span.max(1_000_000) as f64;
-        out.push(Anomaly::ReconnectStorm {
-            refusals: s.refusals,
-            per_minute: per_minute.round().min(f64::from(u32::MAX)) as u32,
-        });
-    }
 }
