@@ -3,6 +3,7 @@
 use crate::capture::Ts;
 use crate::mqtt::types::{PacketType, ReasonCode, Version};
 use crate::tcp::{CloseReason, ConnId, Dir, GapReason};
+use crate::timefmt::time_of_day;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -240,6 +241,14 @@ pub struct ConnClose {
     pub packets: [u64; 2],
     /// Whether the client sent DISCONNECT.
     pub client_disconnected: bool,
+    /// Whether a CONNECT was seen on this connection.
+    pub connect_seen: bool,
+    /// The CONNACK code, when a CONNACK was seen (the connection's outcome).
+    pub connack: Option<ReasonCode>,
+    /// True when the CONNECT carried a will that the server is expected to publish: the
+    /// connection was accepted and did not end with the client's DISCONNECT 0x00 (5.0 §3.1.2.5,
+    /// §3.14.4; 3.1.1 §3.1.2.5).
+    pub will_expected: bool,
 }
 
 /// A typed finding attached to an event.
@@ -292,15 +301,45 @@ pub enum Anomaly {
         /// Codes answered.
         codes: usize,
     },
-    /// No control packet from the client within 1.5 x keep-alive.
+    /// No control packet from the client within 1.5 x keep-alive (5.0 §3.1.2.10).
     KeepAliveExpired {
         /// Silence in milliseconds.
         silence_ms: u64,
+        /// Keep-alive in seconds (the Server Keep Alive when the CONNACK set one).
+        keep_alive: u16,
+        /// Time of the client's last packet before the silence.
+        last_client: Ts,
+    },
+    /// The connection was closed after the client was silent for over 1.5 x keep-alive (the
+    /// server enforcing keep-alive, 5.0 §3.1.2.10).
+    ClosedAfterSilence {
+        /// Silence in milliseconds, up to the close.
+        silence_ms: u64,
         /// Keep-alive in seconds.
         keep_alive: u16,
+        /// Time of the client's last packet.
+        last_client: Ts,
     },
-    /// A PINGREQ never answered.
-    PingUnanswered,
+    /// A PINGREQ never answered (by the next PINGREQ, the close or the end of the capture).
+    PingUnanswered {
+        /// Time of the PINGREQ.
+        sent: Ts,
+        /// How long it waited, in milliseconds.
+        waited_ms: u64,
+    },
+    /// The client ended with DISCONNECT 0x04: the server is asked to publish the will
+    /// (5.0 §3.14.2.1).
+    DisconnectWithWill {
+        /// True when the CONNECT carried a will message.
+        will: bool,
+    },
+    /// A packet type the sender's side may not send (a CONNACK from the client, ...).
+    WrongDirection(PacketType),
+    /// A reason code the standard reserves for the other side (5.0 Tables 3-10 and 3-13).
+    ReasonCodeWrongSide(ReasonCode),
+    /// A retained PUBLISH from the client although the CONNACK said Retain Available 0
+    /// (5.0 §3.2.2.3.5).
+    RetainNotAvailable,
     /// A client reconnecting again and again after refusals.
     ReconnectStorm {
         /// Refusals in the window.
@@ -332,7 +371,12 @@ impl Anomaly {
             Anomaly::TopicAliasUnbound(_) => "topic_alias_unbound",
             Anomaly::SubackCountMismatch { .. } => "suback_count_mismatch",
             Anomaly::KeepAliveExpired { .. } => "keep_alive_expired",
-            Anomaly::PingUnanswered => "ping_unanswered",
+            Anomaly::ClosedAfterSilence { .. } => "closed_after_silence",
+            Anomaly::PingUnanswered { .. } => "ping_unanswered",
+            Anomaly::DisconnectWithWill { .. } => "disconnect_with_will",
+            Anomaly::WrongDirection(_) => "wrong_direction",
+            Anomaly::ReasonCodeWrongSide(_) => "reason_code_wrong_side",
+            Anomaly::RetainNotAvailable => "retain_not_available",
             Anomaly::ReconnectStorm { .. } => "reconnect_storm",
         }
     }
@@ -379,11 +423,41 @@ impl Anomaly {
             Anomaly::KeepAliveExpired {
                 silence_ms,
                 keep_alive,
+                last_client,
             } => format!(
-                "no packet from the client for {:.1} s, over 1.5 x keep-alive ({keep_alive} s)",
-                *silence_ms as f64 / 1000.0
+                "no packet from the client for {:.1} s since {}, over 1.5 x keep-alive ({keep_alive} s)",
+                *silence_ms as f64 / 1000.0,
+                clock(*last_client)
             ),
-            Anomaly::PingUnanswered => "PINGREQ never answered".into(),
+            Anomaly::ClosedAfterSilence {
+                silence_ms,
+                keep_alive,
+                last_client,
+            } => format!(
+                "connection closed after {:.1} s without a packet from the client (last at {}), over 1.5 x keep-alive ({keep_alive} s)",
+                *silence_ms as f64 / 1000.0,
+                clock(*last_client)
+            ),
+            Anomaly::PingUnanswered { sent, waited_ms } => format!(
+                "PINGREQ sent at {} never answered ({:.1} s waited)",
+                clock(*sent),
+                *waited_ms as f64 / 1000.0
+            ),
+            Anomaly::DisconnectWithWill { will: true } => {
+                "DISCONNECT 0x04: the client asks for its will message to be published".into()
+            }
+            Anomaly::DisconnectWithWill { will: false } => {
+                "DISCONNECT 0x04 (Disconnect with Will Message) but the CONNECT set no will".into()
+            }
+            Anomaly::WrongDirection(t) => {
+                format!("{t} sent by the wrong side (clients and servers send different types)")
+            }
+            Anomaly::ReasonCodeWrongSide(c) => {
+                format!("reason code {c} may only be sent by the other side")
+            }
+            Anomaly::RetainNotAvailable => {
+                "retained PUBLISH although the server said Retain Available 0".into()
+            }
             Anomaly::ReconnectStorm {
                 refusals,
                 per_minute,
@@ -392,4 +466,11 @@ impl Anomaly {
             ),
         }
     }
+}
+
+/// A capture time as `HH:MM:SS.ffffff` UTC, for anomaly sentences.
+fn clock(ts: Ts) -> String {
+    let mut s = String::new();
+    time_of_day(ts, &mut s);
+    s
 }

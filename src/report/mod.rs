@@ -2,7 +2,7 @@
 
 pub mod latency;
 
-use crate::event::{Event, EventKind, Outcome};
+use crate::event::{Anomaly, ConnLabel, Event, EventKind, Outcome};
 use crate::mqtt::types::{PacketType, ReasonCode, Version};
 use latency::Latency;
 use std::collections::BTreeMap;
@@ -10,8 +10,17 @@ use std::collections::BTreeMap;
 /// Counts about one client id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientTotals {
-    /// Connections that sent CONNECT with this id.
+    /// Connections whose CONNECT carried this id (or whose CONNACK assigned it), counted when
+    /// they end; a second CONNECT on one connection does not count.
     pub connections: u64,
+    /// Those connections refused by their CONNACK.
+    pub refused: u64,
+    /// Requests left unanswered on those connections.
+    pub unanswered: u64,
+    /// Reconnect storms called out for this client.
+    pub storms: u64,
+    /// Highest reconnect rate of those storms, per minute.
+    pub storm_peak_per_minute: u32,
     /// MQTT packets on those connections.
     pub packets: u64,
     /// Non-success codes by (packet type, code).
@@ -80,8 +89,20 @@ pub struct Totals {
     pub capture: CaptureTotals,
 }
 
-/// The name of a request/answer pair kind, from the answer's type.
-pub fn pair_kind(answer: PacketType) -> &'static str {
+/// The per-client key of a connection: its client id, or "(empty id) ADDRESS" when the id is
+/// empty (refused or broker-assigned ids).
+pub fn client_key(label: &ConnLabel) -> Option<String> {
+    match label.client_id.as_deref() {
+        Some("") => Some(format!("(empty id) {}", label.client.ip())),
+        id => id.map(str::to_string),
+    }
+}
+
+/// The name of a request/answer pair kind, from the request's and the answer's types.
+pub fn pair_kind(request: PacketType, answer: PacketType) -> &'static str {
+    if (request, answer) == (PacketType::CONNECT, PacketType::AUTH) {
+        return "CONNECT-AUTH";
+    }
     match answer {
         PacketType::CONNACK => "CONNECT-CONNACK",
         PacketType::PUBACK => "PUBLISH-PUBACK",
@@ -101,6 +122,13 @@ impl Totals {
     pub fn add(&mut self, ev: &Event) {
         for a in &ev.anomalies {
             *self.anomalies.entry(a.name()).or_default() += 1;
+            if let (Anomaly::ReconnectStorm { per_minute, .. }, Some(key)) =
+                (a, client_key(&ev.conn))
+            {
+                let c = self.clients.entry(key).or_default();
+                c.storms += 1;
+                c.storm_peak_per_minute = c.storm_peak_per_minute.max(*per_minute);
+            }
         }
         match &ev.kind {
             EventKind::Packet(p) => {
@@ -116,28 +144,38 @@ impl Totals {
                 for c in &p.reason_codes {
                     *self.codes.entry((p.ptype, p.version, *c)).or_default() += 1;
                 }
-                let client = ev.conn.client_id.as_deref().map(|id| {
-                    let c = self.clients.entry(id.to_string()).or_default();
+                let client = client_key(&ev.conn).map(|key| {
+                    let c = self.clients.entry(key).or_default();
                     c.packets += 1;
-                    if p.ptype == PacketType::CONNECT && p.malformed.is_none() {
-                        c.connections += 1;
+                    if p.ptype == PacketType::CONNACK && p.outcome == Outcome::Failure {
+                        c.refused += 1;
                     }
                     if p.outcome == Outcome::Failure {
-                        for code in &p.reason_codes {
+                        // In a SUBACK or UNSUBACK only the codes from 0x80 up failed (every
+                        // version); a single code is the packet's outcome.
+                        let single = p.reason_codes.len() == 1;
+                        for code in p.reason_codes.iter().filter(|c| single || c.0 >= 0x80) {
                             *c.failures.entry((p.ptype, *code)).or_default() += 1;
                         }
                     }
                     c
                 });
                 if let Some(a) = p.answers {
-                    let kind = pair_kind(p.ptype);
+                    let kind = pair_kind(a.request_type, p.ptype);
                     if let Some(c) = client {
                         c.latency.entry(kind).or_default().add(a.latency_ns);
                     }
                     self.latency.entry(kind).or_default().add(a.latency_ns);
                 }
             }
-            EventKind::ConnClose(c) => self.unanswered += c.unanswered.len() as u64,
+            EventKind::ConnClose(c) => {
+                self.unanswered += c.unanswered.len() as u64;
+                if let (true, Some(key)) = (c.connect_seen, client_key(&ev.conn)) {
+                    let t = self.clients.entry(key).or_default();
+                    t.connections += 1;
+                    t.unanswered += c.unanswered.len() as u64;
+                }
+            }
             EventKind::Gap { len, .. } => {
                 self.gaps.0 += 1;
                 self.gaps.1 += len;

@@ -11,6 +11,8 @@ use crate::mqtt::types::{PacketType, ReasonCode, Version};
 use std::fmt::Write as _;
 
 /// What to copy into events beyond the fields every output needs.
+///
+/// `show_secrets` unmasks passwords, user names and authentication data.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ConvertOptions {
     /// Show passwords and authentication data.
@@ -109,7 +111,8 @@ pub fn packet_info(
                 client_id: c.client_id.to_string(),
                 clean_start: c.flags.clean_start(),
                 keep_alive: c.keep_alive,
-                username: c.username.map(str::to_string),
+                // The issue asks for user names masked like passwords unless --show-secrets.
+                username: c.username.map(|u| secret(u.as_bytes(), opts.show_secrets)),
                 password: c.password.map(|p| secret(p, opts.show_secrets)),
                 will_topic: c.will.as_ref().map(|w| w.topic.to_string()),
                 will_qos: c.will.as_ref().map_or(0, |w| w.qos),

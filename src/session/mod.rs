@@ -3,8 +3,11 @@
 
 pub mod alias;
 pub mod convert;
+pub mod keepalive;
 pub mod pairing;
+pub mod rules;
 pub mod state;
+pub mod storm;
 pub mod table;
 
 pub use table::{SessionConfig, Sessions};

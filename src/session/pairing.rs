@@ -4,7 +4,7 @@ use crate::capture::Ts;
 use crate::event::PairRef;
 use crate::mqtt::types::PacketType;
 use crate::tcp::Dir;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 /// A request waiting for its answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,14 +51,22 @@ pub fn expected_answer(request: PacketType, qos: u8) -> Option<PacketType> {
 }
 
 /// In-flight requests of one connection, bounded by a cap.
+///
+/// Packet-id exchanges are keyed by the side that sent the PUBLISH, SUBSCRIBE or UNSUBSCRIBE
+/// (each side has its own identifiers, 5.0 §2.2.1); a QoS 2 exchange moves through PUBLISH,
+/// PUBREC and PUBREL under one key. QoS>0 PUBLISH exchanges are counted per sender for the
+/// Receive Maximum (5.0 §4.9): from the PUBLISH until its PUBACK, its PUBCOMP or a PUBREC with a
+/// failure code.
 #[derive(Clone, Debug, Default)]
 pub struct InFlight {
-    /// Packet-id exchanges keyed by (direction of the exchange's originator, packet id).
-    by_id: HashMap<(Dir, u16), Pending>,
+    /// Packet-id exchanges: the waiting request and whether it counts against Receive Maximum.
+    by_id: HashMap<(Dir, u16), (Pending, bool)>,
+    /// Counted PUBLISH exchanges per sender.
+    publishes: [usize; 2],
     /// CONNECT awaiting CONNACK.
     pub connect: Option<Pending>,
-    /// PINGREQs awaiting PINGRESP, oldest first.
-    pings: VecDeque<Pending>,
+    /// The PINGREQ awaiting PINGRESP.
+    pub ping: Option<Pending>,
     /// Last AUTH sent in each direction, awaiting the peer's AUTH or CONNACK.
     pub auth: [Option<Pending>; 2],
     cap: usize,
@@ -76,7 +84,7 @@ pub enum Record {
 }
 
 impl InFlight {
-    /// An empty table holding at most `cap` packet-id exchanges and pings.
+    /// An empty table holding at most `cap` packet-id exchanges.
     pub fn new(cap: usize) -> Self {
         InFlight {
             cap: cap.max(1),
@@ -84,82 +92,91 @@ impl InFlight {
         }
     }
 
-    /// Records a packet-id request from `origin`.
+    fn uncount(&mut self, origin: Dir, counted: bool) {
+        if counted {
+            let n = &mut self.publishes[origin.index()];
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Records a new packet-id request from `origin`; a PUBLISH counts against Receive Maximum.
     pub fn record_id(&mut self, origin: Dir, id: u16, p: Pending) -> Record {
+        let counted = p.ptype == PacketType::PUBLISH;
         if let Some(old) = self.by_id.get_mut(&(origin, id)) {
-            *old = p;
+            let was = old.1;
+            *old = (p, counted);
+            if was != counted {
+                let n = &mut self.publishes[origin.index()];
+                *n = if counted { *n + 1 } else { n.saturating_sub(1) };
+            }
             return Record::IdInUse;
         }
         if self.by_id.len() >= self.cap {
             return Record::Cap;
         }
-        self.by_id.insert((origin, id), p);
+        if counted {
+            self.publishes[origin.index()] += 1;
+        }
+        self.by_id.insert((origin, id), (p, counted));
         Record::Ok
     }
 
-    /// Replaces a request in place (a PUBREC moves the exchange to its PUBREL step).
-    pub fn replace_id(&mut self, origin: Dir, id: u16, p: Pending) {
-        if self.by_id.len() < self.cap || self.by_id.contains_key(&(origin, id)) {
-            self.by_id.insert((origin, id), p);
+    /// Moves an exchange to its next step (PUBREC, then PUBREL), keeping whether it counts;
+    /// a step with no exchange behind it (a PUBREL after a lost PUBREC) is tracked uncounted.
+    pub fn advance(&mut self, origin: Dir, id: u16, p: Pending, counted: bool) {
+        if let Some(old) = self.by_id.get_mut(&(origin, id)) {
+            old.0 = p;
+        } else if self.by_id.len() < self.cap {
+            if counted {
+                self.publishes[origin.index()] += 1;
+            }
+            self.by_id.insert((origin, id), (p, counted));
         }
     }
 
-    /// The request with this id from `origin`, if it is of type `ptype`.
+    /// The request with this id from `origin`.
     pub fn peek_id(&self, origin: Dir, id: u16) -> Option<&Pending> {
-        self.by_id.get(&(origin, id))
+        self.by_id.get(&(origin, id)).map(|e| &e.0)
     }
 
-    /// Removes and returns the request with this id from `origin` when it is of type `want`.
-    pub fn take_id(&mut self, origin: Dir, id: u16, want: PacketType) -> Option<Pending> {
+    /// Removes and returns the request with this id from `origin` when it is of type `want`,
+    /// with whether it counted against Receive Maximum.
+    pub fn take_id(&mut self, origin: Dir, id: u16, want: PacketType) -> Option<(Pending, bool)> {
         match self.by_id.get(&(origin, id)) {
-            Some(p) if p.ptype == want => self.by_id.remove(&(origin, id)),
+            Some((p, _)) if p.ptype == want => {
+                let e = self.by_id.remove(&(origin, id))?;
+                self.uncount(origin, e.1);
+                Some(e)
+            }
             _ => None,
         }
     }
 
-    /// Unacknowledged QoS>0 PUBLISHes sent from `origin`.
+    /// Unfinished QoS>0 PUBLISH exchanges sent from `origin`.
     pub fn publishes_in_flight(&self, origin: Dir) -> usize {
-        self.by_id
-            .iter()
-            .filter(|((d, _), p)| {
-                *d == origin && (p.ptype == PacketType::PUBLISH || p.ptype == PacketType::PUBREC)
-            })
-            .count()
+        self.publishes[origin.index()]
     }
 
-    /// Records a PINGREQ; returns false when the oldest ping was dropped to stay under the cap.
-    pub fn record_ping(&mut self, p: Pending) -> bool {
-        let mut ok = true;
-        if self.pings.len() >= self.cap.min(1024) {
-            self.pings.pop_front();
-            ok = false;
-        }
-        self.pings.push_back(p);
-        ok
-    }
-
-    /// PINGREQs not yet answered.
-    pub fn pings_waiting(&self) -> usize {
-        self.pings.len()
-    }
-
-    /// Takes the oldest PINGREQ.
-    pub fn take_ping(&mut self) -> Option<Pending> {
-        self.pings.pop_front()
-    }
-
-    /// Every request still waiting, in request order.
+    /// Every request still waiting, in request order: (type, packet id, event id).
     pub fn drain(&mut self) -> Vec<(PacketType, Option<u16>, u64)> {
         let mut v: Vec<(PacketType, Option<u16>, u64)> = self
             .by_id
             .drain()
-            .map(|((_, id), p)| (p.ptype, Some(id), p.event))
+            .map(|((_, id), (p, _))| (p.ptype, Some(id), p.event))
             .collect();
-        v.extend(self.connect.take().map(|p| (p.ptype, None, p.event)));
-        v.extend(self.pings.drain(..).map(|p| (p.ptype, None, p.event)));
-        for a in self.auth.iter_mut() {
-            v.extend(a.take().map(|p| (p.ptype, None, p.event)));
-        }
+        self.publishes = [0; 2];
+        let singles = [
+            self.connect.take(),
+            self.ping.take(),
+            self.auth[0].take(),
+            self.auth[1].take(),
+        ];
+        v.extend(
+            singles
+                .into_iter()
+                .flatten()
+                .map(|p| (p.ptype, None, p.event)),
+        );
         v.sort_by_key(|x| x.2);
         v
     }
@@ -198,11 +215,34 @@ mod tests {
         assert!(f.take_id(Dir::ToServer, 5, PacketType::PUBLISH).is_none());
         assert_eq!(
             f.take_id(Dir::ToServer, 5, PacketType::SUBSCRIBE)
-                .map(|x| x.event),
+                .map(|x| x.0.event),
             Some(3)
         );
         assert_eq!(f.publishes_in_flight(Dir::ToClient), 1);
         assert_eq!(f.drain(), vec![(PacketType::PUBLISH, Some(5), 2)]);
+    }
+
+    #[test]
+    fn receive_maximum_count_follows_the_qos2_chain() {
+        let mut f = InFlight::new(10);
+        f.record_id(Dir::ToServer, 1, p(PacketType::PUBLISH, 1));
+        f.record_id(Dir::ToServer, 2, p(PacketType::SUBSCRIBE, 2));
+        assert_eq!(f.publishes_in_flight(Dir::ToServer), 1);
+        let (pubrec_step, counted) = f.take_id(Dir::ToServer, 1, PacketType::PUBLISH).unwrap();
+        assert!(counted);
+        f.advance(Dir::ToServer, 1, p(PacketType::PUBREC, 3), counted);
+        assert_eq!(pubrec_step.event, 1);
+        assert_eq!(f.publishes_in_flight(Dir::ToServer), 1);
+        let (_, counted) = f.take_id(Dir::ToServer, 1, PacketType::PUBREC).unwrap();
+        f.advance(Dir::ToServer, 1, p(PacketType::PUBREL, 4), counted);
+        // Still in flight until the PUBCOMP (5.0 §4.9).
+        assert_eq!(f.publishes_in_flight(Dir::ToServer), 1);
+        assert!(f.take_id(Dir::ToServer, 1, PacketType::PUBREL).is_some());
+        assert_eq!(f.publishes_in_flight(Dir::ToServer), 0);
+        // An orphan PUBREL is tracked for its PUBCOMP but not counted.
+        f.advance(Dir::ToClient, 9, p(PacketType::PUBREL, 5), false);
+        assert_eq!(f.publishes_in_flight(Dir::ToClient), 0);
+        assert_eq!(f.peek_id(Dir::ToClient, 9).map(|x| x.event), Some(5));
     }
 
     #[test]

@@ -1,18 +1,19 @@
 //! Per-connection MQTT state and its transition function:
-//! `(state, packet, direction) -> (state, anomalies)`, with no clock but capture timestamps.
+//! `(state, packet, direction) -> (state, anomalies)`, with no I/O and no clock but capture
+//! timestamps. Publish and subscribe flows live in `state/flows.rs`.
 
-use super::alias::{AliasSpace, Resolved};
+mod flows;
+
+use super::alias::AliasSpace;
+use super::keepalive::{ms, KeepAlive};
 use super::pairing::{InFlight, Pending, Record};
+use super::rules::{code_side_allowed, direction_allowed};
 use crate::capture::Ts;
-use crate::event::{Anomaly, ConnClose, Outcome, PacketInfo, SubOutcome};
-use crate::filter::topic_matches;
-use crate::mqtt::packet::Packet;
+use crate::event::{Anomaly, ConnClose, Outcome, PacketInfo};
+use crate::mqtt::packet::{Connack, Connect, Packet, ReasonProps};
 use crate::mqtt::reason::{Catalogue, Origin};
 use crate::mqtt::types::{PacketType, ReasonCode, Version};
 use crate::tcp::{CloseReason, Dir};
-
-/// Subscriptions remembered per connection for the granted-QoS check.
-const MAX_SUBSCRIPTIONS: usize = 1024;
 
 /// How the connection attempt went.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -76,9 +77,9 @@ pub struct ConnState {
     pub version: Option<Version>,
     /// How the version was learnt.
     pub version_note: Option<&'static str>,
-    /// Client identifier.
+    /// Client identifier (the broker-assigned one when the CONNACK carries it).
     pub client_id: Option<String>,
-    /// User name.
+    /// User name (outputs mask it unless `--show-secrets`).
     pub username: Option<String>,
     /// Clean start / clean session.
     pub clean_start: bool,
@@ -90,6 +91,8 @@ pub struct ConnState {
     pub negotiated: Negotiated,
     /// Connection outcome.
     pub outcome: ConnOutcome,
+    /// The CONNACK code, once seen.
+    pub connack_code: Option<ReasonCode>,
     /// CONNECT carried a will.
     pub will: bool,
     /// DISCONNECT seen from each side, with its code.
@@ -102,7 +105,8 @@ pub struct ConnState {
     before_connect_flagged: bool,
     connect_seen: bool,
     connack_seen: bool,
-    last_client_ts: Option<Ts>,
+    auth_method: bool,
+    ka: KeepAlive,
     inflight: InFlight,
     aliases: [AliasSpace; 2],
     subscriptions: Vec<(String, u8)>,
@@ -122,6 +126,7 @@ impl ConnState {
             keep_alive: None,
             negotiated: Negotiated::default(),
             outcome: ConnOutcome::Pending,
+            connack_code: None,
             will: false,
             disconnect: [None; 2],
             packets: [0; 2],
@@ -130,34 +135,26 @@ impl ConnState {
             before_connect_flagged: false,
             connect_seen: false,
             connack_seen: false,
-            last_client_ts: None,
+            auth_method: false,
+            ka: KeepAlive::default(),
             inflight: InFlight::new(cap),
             aliases: [AliasSpace::default(), AliasSpace::default()],
             subscriptions: Vec::new(),
         }
     }
 
-    fn keep_alive_check(&mut self, at: At, out: &mut Vec<Anomaly>) {
-        if at.dir != Dir::ToServer {
-            return;
-        }
-        let ka = self
-            .negotiated
-            .server_keep_alive
-            .or(self.keep_alive)
-            .unwrap_or(0);
-        if let (Some(last), true) = (self.last_client_ts, ka > 0) {
-            let silence = at.ts.0 - last.0;
-            if silence > i64::from(ka) * 1_500_000_000 {
-                out.push(Anomaly::KeepAliveExpired {
-                    silence_ms: (silence / 1_000_000) as u64,
-                    keep_alive: ka,
-                });
-            }
-        }
-        self.last_client_ts = Some(at.ts);
+    /// True when the connection was seen from its start (TCP handshake or CONNECT): only then
+    /// do directions, orphan answers and unbound aliases prove something.
+    pub fn seen_from_start(&self) -> bool {
+        self.start_seen || self.connect_seen
     }
 
+    /// Unfinished QoS>0 PUBLISH exchanges sent in direction `dir`.
+    pub fn publishes_in_flight(&self, dir: Dir) -> usize {
+        self.inflight.publishes_in_flight(dir)
+    }
+
+    /// An answer to the request with this id from `origin`: pairs it, or flags an orphan.
     fn answer(
         &mut self,
         origin: Dir,
@@ -166,16 +163,23 @@ impl ConnState {
         at: At,
         info: &mut PacketInfo,
         out: &mut Vec<Anomaly>,
-    ) -> Option<Pending> {
+    ) -> Option<(Pending, bool)> {
         match self.inflight.take_id(origin, id, want) {
-            Some(p) => {
-                info.answers = Some(p.pair(at.ts));
-                Some(p)
+            Some(e) => {
+                info.answers = Some(e.0.pair(at.ts));
+                Some(e)
             }
             None => {
-                out.push(Anomaly::Orphan(info.ptype));
+                self.orphan(info.ptype, out);
                 None
             }
+        }
+    }
+
+    fn orphan(&self, ptype: PacketType, out: &mut Vec<Anomaly>) {
+        // Picked up mid-stream, the request may predate the capture.
+        if self.seen_from_start() {
+            out.push(Anomaly::Orphan(ptype));
         }
     }
 
@@ -198,8 +202,8 @@ impl ConnState {
         }
     }
 
-    /// Applies a decoded packet: updates the state, fills pairing fields of `info` and pushes
-    /// anomalies.
+    /// Applies a decoded packet: updates the state, fills the pairing fields of `info`
+    /// (`answers`, `topic_resolved`, `sub_outcomes`) and pushes anomalies.
     pub fn on_packet(
         &mut self,
         at: At,
@@ -210,7 +214,9 @@ impl ConnState {
     ) {
         let d = at.dir;
         self.packets[d.index()] += 1;
-        self.keep_alive_check(at, out);
+        if d == Dir::ToServer {
+            out.extend(self.ka.client_packet(at.ts));
+        }
         if info.outcome >= Outcome::Failure {
             self.failures += 1;
         }
@@ -224,293 +230,214 @@ impl ConnState {
             self.before_connect_flagged = true;
             out.push(Anomaly::PacketBeforeConnect);
         }
+        let version = info.version.or(self.version).unwrap_or(Version::V5);
+        let v5 = version.is_v5();
+        if self.seen_from_start() && !direction_allowed(ptype, d, v5) {
+            out.push(Anomaly::WrongDirection(ptype));
+        }
         if let Some(max) = self.negotiated.maximum_packet_size[d.index()] {
             if info.size > max {
                 out.push(Anomaly::MaximumPacketSizeExceeded(max));
             }
         }
-        let version = info.version.or(self.version).unwrap_or(Version::V5);
         for code in &info.reason_codes {
             let ex = cat.explain(*code, ptype, version);
             if !ex.legal && !matches!(ex.origin, Origin::Vendor(_)) {
                 out.push(Anomaly::IllegalReasonCode(*code));
+            } else if v5 && self.seen_from_start() && !code_side_allowed(ptype, *code, d) {
+                out.push(Anomaly::ReasonCodeWrongSide(*code));
             }
         }
         for issue in pkt.property_issues() {
             out.push(Anomaly::PropertyIssue(issue.to_string()));
         }
         match pkt {
-            Packet::Connect(c) => {
-                if self.connect_seen {
-                    out.push(Anomaly::SecondConnect);
-                }
-                self.connect_seen = true;
-                if c.flags.reserved() {
-                    out.push(Anomaly::ReservedBits("CONNECT flags bit 0"));
-                }
-                if (3..=5).contains(&c.level.0) {
-                    self.version = Some(c.level);
-                    self.version_note = Some("stated by the CONNECT");
-                }
-                self.client_id = Some(c.client_id.to_string());
-                self.username = c.username.map(str::to_string);
-                self.clean_start = c.flags.clean_start();
-                self.keep_alive = Some(c.keep_alive);
-                self.will = c.will.is_some();
-                let p = &c.properties;
-                self.negotiated.receive_maximum[Dir::ToClient.index()] =
-                    p.receive_maximum().unwrap_or(u16::MAX);
-                self.negotiated.maximum_packet_size[Dir::ToClient.index()] =
-                    p.maximum_packet_size();
-                self.negotiated.topic_alias_maximum[Dir::ToClient.index()] =
-                    p.topic_alias_maximum().unwrap_or(0);
-                self.inflight.connect = Some(self.pending(at, info, 0));
-            }
-            Packet::Connack(c) => {
-                self.connack_seen = true;
-                if c.ack_flags & 0xFE != 0 {
-                    out.push(Anomaly::ReservedBits("CONNACK acknowledge flags bits 7-1"));
-                }
-                match self.inflight.connect.take() {
-                    Some(p) => info.answers = Some(p.pair(at.ts)),
-                    None => {
-                        if self.connect_seen {
-                            out.push(Anomaly::Orphan(ptype));
-                        }
-                    }
-                }
-                self.inflight.auth = [None, None];
-                self.session_present = Some(c.session_present);
-                self.outcome = if info.outcome >= Outcome::Failure {
-                    ConnOutcome::Refused(c.code)
-                } else {
-                    ConnOutcome::Accepted
-                };
-                let p = &c.properties;
-                self.negotiated.receive_maximum[Dir::ToServer.index()] =
-                    p.receive_maximum().unwrap_or(u16::MAX);
-                self.negotiated.maximum_packet_size[Dir::ToServer.index()] =
-                    p.maximum_packet_size();
-                self.negotiated.topic_alias_maximum[Dir::ToServer.index()] =
-                    p.topic_alias_maximum().unwrap_or(0);
-                self.negotiated.maximum_qos = p.maximum_qos().unwrap_or(2);
-                self.negotiated.retain_available = p.retain_available() != Some(0);
-                self.negotiated.server_keep_alive = p.server_keep_alive();
-                if let Some(id) = p.assigned_client_identifier() {
-                    self.client_id = Some(id.to_string());
-                }
-            }
-            Packet::Publish(p) => {
-                if d == Dir::ToServer && self.connect_seen && !self.connack_seen {
-                    out.push(Anomaly::PublishBeforeConnack);
-                }
-                let max = self.negotiated.topic_alias_maximum[d.index()];
-                match self.aliases[d.index()].apply(p.topic, info.topic_alias, max) {
-                    Resolved::Plain | Resolved::Bound => {
-                        if info.topic_alias.is_some() {
-                            info.topic_resolved = Some(p.topic.to_string());
-                        }
-                    }
-                    Resolved::Used(t) => info.topic_resolved = Some(t),
-                    Resolved::Unbound => {
-                        out.push(Anomaly::TopicAliasUnbound(info.topic_alias.unwrap_or(0)))
-                    }
-                    Resolved::AboveMaximum => out.push(Anomaly::TopicAliasAboveMaximum(
-                        info.topic_alias.unwrap_or(0),
-                    )),
-                }
-                if p.qos > 0 && p.qos < 3 {
-                    let allowed = if d == Dir::ToServer {
-                        self.negotiated.maximum_qos
-                    } else {
-                        let topic = info.topic_resolved.as_deref().unwrap_or(p.topic);
-                        self.granted_qos(topic)
-                    };
-                    if p.qos > allowed {
-                        out.push(Anomaly::QosExceeded {
-                            used: p.qos,
-                            allowed,
-                        });
-                    }
-                    let in_flight = self.inflight.publishes_in_flight(d);
-                    let rm = self.negotiated.receive_maximum[d.index()];
-                    if in_flight >= usize::from(rm) && !p.dup {
-                        out.push(Anomaly::ReceiveMaximumExceeded(rm));
-                    }
-                    if let Some(id) = p.packet_id {
-                        let pend = self.pending(at, info, p.qos);
-                        self.record(d, id, pend, p.dup, out);
-                    }
-                }
-            }
-            Packet::Puback(a) => {
-                if let Some(p) =
-                    self.answer(d.flip(), a.packet_id, PacketType::PUBLISH, at, info, out)
-                {
-                    if p.qos != 1 {
-                        out.push(Anomaly::Orphan(ptype));
-                    }
-                }
-            }
-            Packet::Pubrec(a) => {
-                if self
-                    .answer(d.flip(), a.packet_id, PacketType::PUBLISH, at, info, out)
-                    .is_some()
-                    && info.outcome < Outcome::Failure
-                {
-                    // The exchange goes on: the PUBREL will answer this PUBREC.
-                    let pend = self.pending(at, info, 2);
-                    self.inflight.replace_id(d.flip(), a.packet_id, pend);
-                }
-            }
-            Packet::Pubrel(a) => {
-                if self
-                    .answer(d, a.packet_id, PacketType::PUBREC, at, info, out)
-                    .is_some()
-                {
-                    let pend = self.pending(at, info, 2);
-                    self.inflight.replace_id(d, a.packet_id, pend);
-                }
-            }
+            Packet::Connect(c) => self.on_connect(c, at, info, out),
+            Packet::Connack(c) => self.on_connack(c, at, info, out),
+            Packet::Publish(p) => self.on_publish(p, at, info, out),
+            Packet::Puback(a) => self.on_puback(a.packet_id, at, info, out),
+            Packet::Pubrec(a) => self.on_pubrec(a.packet_id, at, info, out),
+            Packet::Pubrel(a) => self.on_pubrel(a.packet_id, at, info, out),
             Packet::Pubcomp(a) => {
                 self.answer(d.flip(), a.packet_id, PacketType::PUBREL, at, info, out);
             }
-            Packet::Subscribe(s) => {
-                let mut pend = self.pending(at, info, 0);
-                for f in s.filters.iter() {
-                    if f.options.0
-                        & crate::mqtt::packet::SubscriptionOptions::reserved_mask(version)
-                        != 0
-                    {
-                        out.push(Anomaly::ReservedBits("subscription options"));
-                    }
-                    pend.filters.push((f.filter.to_string(), f.options.qos()));
-                }
-                self.record(d, s.packet_id, pend, false, out);
-            }
-            Packet::Suback(s) => {
-                if let Some(p) =
-                    self.answer(d.flip(), s.packet_id, PacketType::SUBSCRIBE, at, info, out)
-                {
-                    let codes: Vec<ReasonCode> = s.codes().collect();
-                    if codes.len() != p.filters.len() {
-                        out.push(Anomaly::SubackCountMismatch {
-                            filters: p.filters.len(),
-                            codes: codes.len(),
-                        });
-                    }
-                    for ((topic, req), code) in p.filters.iter().zip(codes) {
-                        let granted = (code.0 < 3).then_some(code.0);
-                        if let Some(g) = granted {
-                            if self.subscriptions.len() < MAX_SUBSCRIPTIONS {
-                                self.subscriptions.retain(|(t, _)| t != topic);
-                                self.subscriptions.push((topic.clone(), g));
-                            }
-                        }
-                        info.sub_outcomes.push(SubOutcome {
-                            topic: topic.clone(),
-                            requested_qos: *req,
-                            code,
-                            downgraded: granted.is_some_and(|g| g < *req),
-                        });
-                    }
-                }
-            }
-            Packet::Unsubscribe(u) => {
-                for f in u.filters.iter() {
-                    self.subscriptions.retain(|(t, _)| t != f);
-                }
-                let pend = self.pending(at, info, 0);
-                self.record(d, u.packet_id, pend, false, out);
-            }
+            Packet::Subscribe(s) => self.on_subscribe(s, at, info, out),
+            Packet::Suback(s) => self.on_suback(s, at, info, out),
+            Packet::Unsubscribe(u) => self.on_unsubscribe(u, at, info, out),
             Packet::Unsuback(s) => {
-                self.answer(
-                    d.flip(),
-                    s.packet_id,
-                    PacketType::UNSUBSCRIBE,
-                    at,
-                    info,
-                    out,
-                );
+                let t = PacketType::UNSUBSCRIBE;
+                self.answer(d.flip(), s.packet_id, t, at, info, out);
             }
             Packet::Pingreq => {
-                if self.inflight.pings_waiting() > 0 {
-                    out.push(Anomaly::PingUnanswered);
+                // A new PINGREQ gives up on the previous one (pings carry no id to tell
+                // a late PINGRESP apart).
+                if let Some(old) = self.inflight.ping.take() {
+                    out.push(Anomaly::PingUnanswered {
+                        sent: old.ts,
+                        waited_ms: ms(at.ts.0 - old.ts.0),
+                    });
                 }
-                let pend = self.pending(at, info, 0);
-                if !self.inflight.record_ping(pend) {
-                    out.push(Anomaly::CapHit("PINGREQs awaiting PINGRESP"));
-                }
+                self.inflight.ping = Some(self.pending(at, info, 0));
             }
-            Packet::Pingresp => match self.inflight.take_ping() {
+            Packet::Pingresp => match self.inflight.ping.take() {
                 Some(p) => info.answers = Some(p.pair(at.ts)),
-                None => out.push(Anomaly::Orphan(ptype)),
+                None => self.orphan(ptype, out),
             },
-            Packet::Disconnect(r) => {
-                self.disconnect[d.index()] = Some(r.code);
-            }
-            Packet::Auth(_) => {
-                if let Some(p) = self.inflight.auth[d.flip().index()].take() {
-                    info.answers = Some(p.pair(at.ts));
-                }
-                self.inflight.auth[d.index()] = Some(self.pending(at, info, 0));
-            }
+            Packet::Disconnect(r) => self.on_disconnect(r, d, v5, out),
+            Packet::Auth(r) => self.on_auth(r, at, info, out),
         }
     }
 
-    fn granted_qos(&self, topic: &str) -> u8 {
-        if topic.is_empty() {
-            return 2;
+    fn on_connect(&mut self, c: &Connect<'_>, at: At, info: &PacketInfo, out: &mut Vec<Anomaly>) {
+        if self.connect_seen {
+            out.push(Anomaly::SecondConnect);
         }
-        let mut best: Option<u8> = None;
-        for (f, g) in &self.subscriptions {
-            if topic_matches(f, topic) {
-                best = Some(best.map_or(*g, |b| b.max(*g)));
-            }
+        self.connect_seen = true;
+        if (3..=5).contains(&c.level.0) {
+            self.version = Some(c.level);
+            self.version_note = Some("stated by the CONNECT");
         }
-        best.unwrap_or(2)
+        self.client_id = Some(c.client_id.to_string());
+        self.username = c.username.map(str::to_string);
+        self.clean_start = c.flags.clean_start();
+        self.keep_alive = Some(c.keep_alive);
+        self.ka.requested = c.keep_alive;
+        self.will = c.will.is_some();
+        let p = &c.properties;
+        self.auth_method = p.authentication_method().is_some();
+        // The client's limits bound what the server sends (5.0 §3.1.2.11).
+        let i = Dir::ToClient.index();
+        self.negotiated.receive_maximum[i] = p.receive_maximum().unwrap_or(u16::MAX);
+        self.negotiated.maximum_packet_size[i] = p.maximum_packet_size();
+        self.negotiated.topic_alias_maximum[i] = p.topic_alias_maximum().unwrap_or(0);
+        self.inflight.connect = Some(self.pending(at, info, 0));
     }
 
-    /// Counts a malformed packet.
-    pub fn on_malformed(&mut self, at: At) {
+    fn on_connack(
+        &mut self,
+        c: &Connack<'_>,
+        at: At,
+        info: &mut PacketInfo,
+        out: &mut Vec<Anomaly>,
+    ) {
+        if c.ack_flags & 0xFE != 0 {
+            out.push(Anomaly::ReservedBits("CONNACK acknowledge flags bits 7-1"));
+        }
+        match self.inflight.connect.take() {
+            Some(p) => info.answers = Some(p.pair(at.ts)),
+            None if self.connack_seen || self.connect_seen => out.push(Anomaly::Orphan(info.ptype)),
+            None => {}
+        }
+        self.connack_seen = true;
+        // The CONNACK ends an enhanced authentication exchange (5.0 §4.12): it answers the
+        // client's last AUTH as well as the CONNECT.
+        self.inflight.auth = [None, None];
+        self.session_present = Some(c.session_present);
+        self.connack_code = Some(c.code);
+        self.outcome = if info.outcome >= Outcome::Failure {
+            ConnOutcome::Refused(c.code)
+        } else {
+            ConnOutcome::Accepted
+        };
+        // The server's limits bound what the client sends (5.0 §3.2.2.3).
+        let p = &c.properties;
+        let i = Dir::ToServer.index();
+        self.negotiated.receive_maximum[i] = p.receive_maximum().unwrap_or(u16::MAX);
+        self.negotiated.maximum_packet_size[i] = p.maximum_packet_size();
+        self.negotiated.topic_alias_maximum[i] = p.topic_alias_maximum().unwrap_or(0);
+        self.negotiated.maximum_qos = p.maximum_qos().unwrap_or(2);
+        self.negotiated.retain_available = p.retain_available() != Some(0);
+        self.negotiated.server_keep_alive = p.server_keep_alive();
+        self.ka.server = p.server_keep_alive();
+        if let Some(id) = p.assigned_client_identifier() {
+            self.client_id = Some(id.to_string());
+        }
+    }
+
+    fn on_disconnect(&mut self, r: &ReasonProps<'_>, d: Dir, v5: bool, out: &mut Vec<Anomaly>) {
+        self.disconnect[d.index()] = Some(r.code);
+        self.inflight.auth = [None, None];
+        if v5 && d == Dir::ToServer && r.code == ReasonCode(0x04) {
+            out.push(Anomaly::DisconnectWithWill { will: self.will });
+        }
+    }
+
+    /// AUTH (5.0 §3.15, §4.12): the server's first AUTH answers the CONNECT; each later AUTH
+    /// answers the peer's last AUTH; 0x18 and 0x19 wait for the peer, 0x00 ends the exchange.
+    fn on_auth(
+        &mut self,
+        r: &ReasonProps<'_>,
+        at: At,
+        info: &mut PacketInfo,
+        out: &mut Vec<Anomaly>,
+    ) {
+        let d = at.dir;
+        if let Some(p) = self.inflight.auth[d.flip().index()].take() {
+            info.answers = Some(p.pair(at.ts));
+        } else if let (Dir::ToClient, Some(c)) = (d, self.inflight.connect.as_ref()) {
+            // The CONNECT stays pending: the CONNACK answers it too.
+            info.answers = Some(c.pair(at.ts));
+        } else if r.code != ReasonCode(0x19) {
+            self.orphan(info.ptype, out);
+        }
+        self.inflight.auth[d.index()] =
+            matches!(r.code.0, 0x18 | 0x19).then(|| self.pending(at, info, 0));
+    }
+
+    /// Counts a malformed packet; `reserved` names the reserved bits that made it malformed.
+    pub fn on_malformed(&mut self, at: At, reserved: Option<&'static str>, out: &mut Vec<Anomaly>) {
         self.packets[at.dir.index()] += 1;
         self.failures += 1;
         if at.dir == Dir::ToServer {
-            self.last_client_ts = Some(at.ts);
+            out.extend(self.ka.client_packet(at.ts));
         }
+        out.extend(reserved.map(Anomaly::ReservedBits));
     }
 
-    /// Ends the connection: lists unanswered requests and raises close-time anomalies.
+    /// Ends the connection at `ts`: lists unanswered requests and raises close-time findings.
     pub fn on_close(&mut self, reason: CloseReason, ts: Ts, out: &mut Vec<Anomaly>) -> ConnClose {
+        if let Some(p) = &self.inflight.ping {
+            out.push(Anomaly::PingUnanswered {
+                sent: p.ts,
+                waited_ms: ms(ts.0 - p.ts.0),
+            });
+        }
         let unanswered = self.inflight.drain();
         let closed = matches!(reason, CloseReason::Fin | CloseReason::Rst);
+        let client_dc = self.disconnect[Dir::ToServer.index()];
         if closed && self.outcome == ConnOutcome::Accepted && self.disconnect == [None, None] {
             out.push(Anomaly::ClosedWithoutDisconnect { will: self.will });
         }
-        if closed {
-            let ka = self
-                .negotiated
-                .server_keep_alive
-                .or(self.keep_alive)
-                .unwrap_or(0);
-            if let (Some(last), true) = (self.last_client_ts, ka > 0) {
-                let silence = ts.0 - last.0;
-                if silence > i64::from(ka) * 1_500_000_000 {
-                    out.push(Anomaly::KeepAliveExpired {
-                        silence_ms: (silence / 1_000_000) as u64,
-                        keep_alive: ka,
-                    });
+        let refused = matches!(self.outcome, ConnOutcome::Refused(_));
+        if let (false, None, Some((silence, keep_alive, last_client))) =
+            (refused, client_dc, self.ka.overdue(ts))
+        {
+            let silence_ms = ms(silence);
+            out.push(if closed {
+                Anomaly::ClosedAfterSilence {
+                    silence_ms,
+                    keep_alive,
+                    last_client,
                 }
-            }
-        }
-        if unanswered.iter().any(|u| u.0 == PacketType::PINGREQ) {
-            out.push(Anomaly::PingUnanswered);
+            } else {
+                Anomaly::KeepAliveExpired {
+                    silence_ms,
+                    keep_alive,
+                    last_client,
+                }
+            });
         }
         ConnClose {
             reason,
             unanswered,
             packets: self.packets,
-            client_disconnected: self.disconnect[Dir::ToServer.index()].is_some(),
+            client_disconnected: client_dc.is_some(),
+            connect_seen: self.connect_seen,
+            connack: self.connack_code,
+            // 5.0 §3.14.4 / 3.1.1 §3.14.4: only the client's DISCONNECT 0x00 discards the will.
+            will_expected: self.will
+                && self.outcome == ConnOutcome::Accepted
+                && client_dc != Some(ReasonCode(0)),
         }
     }
 }

@@ -2,10 +2,13 @@
 //! both directions, decodes with the connection's version and emits events in capture order.
 
 use super::convert::{malformed_info, packet_info, ConvertOptions};
+use super::rules::direction_allowed;
 use super::state::{At, ConnState};
+use super::storm::{on_connack as out_storm, Streak};
 use crate::capture::Ts;
 use crate::event::{Anomaly, ConnLabel, Event, EventKind, Outcome, PacketInfo};
 use crate::mqtt::detect::{looks_like_mqtt, Detection};
+use crate::mqtt::error::DecodeErrorKind;
 use crate::mqtt::framer::{FrameEvent, Framer, RawPacket};
 use crate::mqtt::packet::decode;
 use crate::mqtt::reason::Catalogue;
@@ -13,13 +16,9 @@ use crate::mqtt::types::{PacketType, Version};
 use crate::mqtt::version::infer;
 use crate::tcp::{ConnId, ConnInfo, Dir, OrientedBy, StreamEvent, TcpAnomaly};
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-/// Refusals in a row after which a client is called out for a reconnect storm.
-const STORM_REFUSALS: u32 = 5;
-/// Client ids remembered for reconnect-storm detection.
-const MAX_TRACKED_CLIENTS: usize = 100_000;
 /// Data chunks of a connection examined by content detection before it is given up as not MQTT.
 const DETECT_CHUNKS: u8 = 8;
 /// Bytes of undecided data held for replay once a connection is recognised as MQTT.
@@ -77,13 +76,6 @@ struct Conn {
     label: Arc<ConnLabel>,
     framers: [Framer; 2],
     state: ConnState,
-}
-
-/// A client's run of refused connections.
-#[derive(Clone, Copy, Debug, Default)]
-struct Streak {
-    refusals: u32,
-    first: Ts,
 }
 
 /// Everything the packet handler needs besides the connection.
@@ -444,9 +436,9 @@ fn on_frame(
     emit: &mut dyn FnMut(Event),
 ) {
     if let FrameEvent::Packet(raw) = &fe {
-        // Orientation by CONNECT: only when the handshake did not tell (ARCHITECTURE: tcp/conn).
-        if raw.header.ptype == PacketType::CONNECT
-            && tdir == Dir::ToClient
+        // Orientation by content: when the handshake did not tell (ARCHITECTURE: tcp/conn) and
+        // the first packet can only come from the other side (a CONNECT, a SUBACK, ...).
+        if !direction_allowed(raw.header.ptype, tdir, true)
             && !*swapped
             && info.oriented_by != OrientedBy::Syn
             && state.packets == [0, 0]
@@ -458,9 +450,11 @@ fn on_frame(
         }
     }
     let dir = if *swapped { tdir.flip() } else { tdir };
+    let mut anomalies = Vec::new();
     let kind = match fe {
         FrameEvent::Packet(raw) => {
-            let (info, anomalies) = packet(ctx, &raw, ts, frame, dir, state);
+            let ip = label.client.ip();
+            let (info, anomalies) = packet(ctx, &raw, ts, frame, dir, ip, state);
             if state.client_id != label.client_id || state.version != label.version {
                 let mut l = (**label).clone();
                 l.client_id.clone_from(&state.client_id);
@@ -483,11 +477,14 @@ fn on_frame(
             ptype,
             size,
             ..
-        } => EventKind::Oversize {
-            offset,
-            ptype,
-            size,
-        },
+        } => {
+            anomalies.push(Anomaly::CapHit("MQTT packet size (--max-packet)"));
+            EventKind::Oversize {
+                offset,
+                ptype,
+                size,
+            }
+        }
         FrameEvent::Skipped {
             offset,
             len,
@@ -518,7 +515,7 @@ fn on_frame(
         label,
         Some(dir),
         kind,
-        Vec::new(),
+        anomalies,
     ));
 }
 
@@ -528,6 +525,7 @@ fn packet(
     ts: Ts,
     frame: u64,
     dir: Dir,
+    client_ip: IpAddr,
     state: &mut ConnState,
 ) -> (PacketInfo, Vec<Anomaly>) {
     if state.version.is_none() {
@@ -559,42 +557,22 @@ fn packet(
                 info.version = None;
             }
             state.on_packet(at, &pkt, &mut info, ctx.catalogue, &mut anomalies);
-            if raw.header.ptype == PacketType::CONNACK {
-                storm(ctx, state, &info, ts, &mut anomalies);
+            if raw.header.ptype == PacketType::CONNACK && state.seen_from_start() {
+                let failed = info.outcome >= Outcome::Failure;
+                let id = state.client_id.as_deref();
+                out_storm(ctx.streaks, id, client_ip, failed, ts, &mut anomalies);
             }
             info
         }
         Err(e) => {
-            state.on_malformed(at);
+            let reserved = matches!(
+                e.kind,
+                DecodeErrorKind::ReservedBits { .. } | DecodeErrorKind::BadFlags { .. }
+            )
+            .then_some(e.field);
+            state.on_malformed(at, reserved, &mut anomalies);
             malformed_info(raw, &e, state.version, &ctx.cfg.convert)
         }
     };
     (info, anomalies)
-}
-
-/// Tracks runs of refused connections per client id and calls out reconnect storms.
-fn storm(ctx: &mut Ctx<'_>, state: &ConnState, info: &PacketInfo, ts: Ts, out: &mut Vec<Anomaly>) {
-    let Some(id) = state.client_id.as_deref().filter(|s| !s.is_empty()) else {
-        return;
-    };
-    if info.outcome < Outcome::Failure {
-        ctx.streaks.remove(id);
-        return;
-    }
-    if ctx.streaks.len() >= MAX_TRACKED_CLIENTS && !ctx.streaks.contains_key(id) {
-        ctx.streaks.clear();
-    }
-    let s = ctx.streaks.entry(id.to_string()).or_insert(Streak {
-        refusals: 0,
-        first: ts,
-    });
-    s.refusals += 1;
-    if s.refusals % STORM_REFUSALS == 0 {
-        let secs = ((ts.0 - s.first.0) as f64 / 1e9).max(1.0);
-        let per_minute = (f64::from(s.refusals) * 60.0 / secs).round() as u32;
-        out.push(Anomaly::ReconnectStorm {
-            refusals: s.refusals,
-            per_minute,
-        });
-    }
 }

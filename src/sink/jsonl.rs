@@ -158,6 +158,9 @@ pub fn other_json<'a>(ev: &'a Event, stream: &'a str) -> OtherJson<'a> {
             detail.insert("packets_c2s".into(), json!(c.packets[0]));
             detail.insert("packets_s2c".into(), json!(c.packets[1]));
             detail.insert("client_disconnected".into(), json!(c.client_disconnected));
+            detail.insert("connect_seen".into(), json!(c.connect_seen));
+            detail.insert("connack".into(), json!(c.connack.map(|r| r.0)));
+            detail.insert("will_expected".into(), json!(c.will_expected));
             let un: Vec<Value> = c
                 .unanswered
                 .iter()
@@ -210,6 +213,7 @@ pub fn other_json<'a>(ev: &'a Event, stream: &'a str) -> OtherJson<'a> {
         event,
         detail,
         anomalies: ev.anomalies.iter().map(|a| a.name()).collect(),
+        anomaly_details: ev.anomalies.iter().map(|a| a.describe()).collect(),
     }
 }
 

@@ -183,4 +183,7 @@ pub struct OtherJson<'a> {
     pub detail: serde_json::Map<String, serde_json::Value>,
     /// Anomaly names.
     pub anomalies: Vec<&'static str>,
+    /// Anomaly sentences (keep-alive findings carry their times here); absent when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub anomaly_details: Vec<String>,
 }

@@ -65,7 +65,10 @@ pub fn summary_json(t: &Totals, cat: &Catalogue) -> Value {
                 .map(|(k, l)| (k.to_string(), lat_json(l)))
                 .collect();
             json!({"client_id": id, "connections": c.connections,
-                   "reconnects": c.connections.saturating_sub(1), "packets": c.packets,
+                   "reconnects": c.connections.saturating_sub(1), "refused": c.refused,
+                   "packets": c.packets, "unanswered": c.unanswered,
+                   "reconnect_storms": c.storms,
+                   "storm_peak_per_minute": c.storm_peak_per_minute,
                    "failures": failures, "latency": lat})
         })
         .collect();
@@ -177,23 +180,32 @@ pub fn summary_text(t: &Totals, cat: &Catalogue) -> String {
     if !t.clients.is_empty() {
         let _ = writeln!(
             s,
-            "Clients:                                 conns reconnects  packets failures"
+            "Clients:                                 conns reconnects refused  packets failures unanswered"
         );
         for (id, c) in &t.clients {
             let fails: u64 = c.failures.values().sum();
             let _ = write!(
                 s,
-                "  {:<38} {:>6} {:>10} {:>8} {:>8}",
+                "  {:<38} {:>6} {:>10} {:>7} {:>8} {:>8} {:>10}",
                 id,
                 c.connections,
                 c.connections.saturating_sub(1),
+                c.refused,
                 c.packets,
-                fails
+                fails,
+                c.unanswered
             );
             for ((pt, code), n) in &c.failures {
                 let _ = write!(s, "  {} {} x{n}", pt.name(), code);
             }
             s.push('\n');
+            if c.storms > 0 {
+                let _ = writeln!(
+                    s,
+                    "    reconnect storm: called out {} time(s), up to {} connections per minute",
+                    c.storms, c.storm_peak_per_minute
+                );
+            }
         }
     }
     s
