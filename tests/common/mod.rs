@@ -27,6 +27,8 @@ pub struct PacketLine {
     pub stream: String,
     /// "c2s" or "s2c".
     pub dir: String,
+    /// Client id of the connection, when known.
+    pub client_id: Option<String>,
     /// Packet type name ("CONNECT", ...).
     pub ptype: String,
     /// 4-bit packet type.
@@ -84,6 +86,7 @@ pub fn packet_line(v: &Value) -> Option<PacketLine> {
         ts: v.get("ts")?.as_f64()?,
         stream: opt_str(v, "stream")?,
         dir: opt_str(v, "dir")?,
+        client_id: opt_str(v, "client_id"),
         ptype: opt_str(v, "type")?,
         type_num: small("type_num")?,
         version: small("version"),
