@@ -233,7 +233,13 @@ pub fn analyse(a: &RunArgs) -> Result<i32, AppError> {
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
     let stdout = io::stdout();
-    let out: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()));
+    // Live output is line-buffered so that each packet shows as it is captured (a pipe into
+    // another program, or a test waiting for a line); files keep the large buffer.
+    let out: Box<dyn Write> = if a.interface.is_some() {
+        Box::new(io::LineWriter::new(stdout.lock()))
+    } else {
+        Box::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()))
+    };
     let mut sink = make_sink(format, out, Arc::clone(&cat), a);
     let mut analyzer = Analyzer::new(&a.limits(), cfg, cat);
     let mut totals = Totals::default();

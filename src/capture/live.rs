@@ -2,8 +2,10 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
 
-use pcap::{Active, Capture};
+use pcap::{Active, BreakLoop, Capture};
 
 use super::filter::strip;
 use super::{CaptureError, Frame, FrameSource, LinkType, SourceStats, Ts};
@@ -66,6 +68,33 @@ pub struct LiveSource {
     buf: Vec<u8>,
     frame_no: u64,
     stats: SourceStats,
+    /// Set when the source is dropped: ends the stop watcher.
+    closed: Arc<AtomicBool>,
+}
+
+impl Drop for LiveSource {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Wakes a blocked read when the stop flag is set. libpcap 1.10 on Linux keeps polling through
+/// read timeouts in blocking mode (the timeout never reaches `pcap_next_ex`), so without this a
+/// Ctrl-C on an idle interface would never be noticed; `pcap_breakloop` interrupts the poll.
+fn watch_stop(stop: Arc<AtomicBool>, closed: Arc<AtomicBool>, breaker: BreakLoop, every: Duration) {
+    let spawned = thread::Builder::new()
+        .name("capture-stop".into())
+        .spawn(move || {
+            while !closed.load(Ordering::Relaxed) {
+                if stop.load(Ordering::Relaxed) {
+                    breaker.breakloop();
+                    return;
+                }
+                thread::sleep(every);
+            }
+        });
+    // Without the watcher a stop is still seen at the next captured frame.
+    drop(spawned);
 }
 
 /// Opens `opts.device` for capture and installs the filter.
@@ -88,7 +117,15 @@ pub fn open_live(opts: &LiveOptions) -> Result<LiveSource, CaptureError> {
         })?;
     }
     let linktype = LinkType(u16::try_from(cap.get_datalink().0).unwrap_or(u16::MAX));
+    let closed = Arc::new(AtomicBool::new(false));
+    watch_stop(
+        Arc::clone(&opts.stop),
+        Arc::clone(&closed),
+        cap.breakloop_handle(),
+        Duration::from_millis(u64::from(opts.timeout_ms.clamp(10, 1000))),
+    );
     Ok(LiveSource {
+        closed,
         device: dev.to_string(),
         cap,
         linktype,
@@ -162,7 +199,11 @@ impl FrameSource for LiveSource {
                     break (ts, p.header.len);
                 }
                 Err(pcap::Error::TimeoutExpired) => self.refresh_stats(),
-                Err(pcap::Error::NoMorePackets) => return Ok(None),
+                // Also what a read interrupted by `pcap_breakloop` returns.
+                Err(pcap::Error::NoMorePackets) => {
+                    self.refresh_stats();
+                    return Ok(None);
+                }
                 Err(e) => {
                     return Err(CaptureError::Pcap {
                         context: format!("reading from interface {}", self.device),

@@ -212,6 +212,12 @@ impl Framer {
         self.pos
     }
 
+    /// Stream offset of the first byte still held (an incomplete packet or resync candidates);
+    /// equals [`Framer::offset`] when nothing is held.
+    pub fn held_from(&self) -> u64 {
+        self.pos - self.buf.len() as u64
+    }
+
     /// Starts searching for a plausible header (e.g. a connection picked up mid-stream).
     pub fn resync(&mut self) {
         if self.mode == Mode::Sync && self.buf.is_empty() {

@@ -23,6 +23,8 @@ use std::sync::Arc;
 const DETECT_CHUNKS: u8 = 8;
 /// Bytes of undecided data held for replay once a connection is recognised as MQTT.
 const MAX_HELD_BYTES: usize = 64 * 1024;
+/// Chunks remembered per direction to date packets held across chunks (see [`Origins`]).
+const MAX_ORIGINS: usize = 64;
 /// Server endpoints learnt as MQTT (a CONNECT was seen), remembered for mid-stream connections.
 const MAX_LEARNT_SERVERS: usize = 4096;
 
@@ -75,7 +77,54 @@ struct Conn {
     swapped: bool,
     label: Arc<ConnLabel>,
     framers: [Framer; 2],
+    origins: [Origins; 2],
     state: ConnState,
+}
+
+/// Where the bytes a framer still holds came from: (stream end offset, ts, frame) of each
+/// chunk. A packet is dated by the chunk that brought its last byte, not by the chunk that let
+/// the framer decide (after a gap, resync holds whole packets until the next header arrives).
+#[derive(Default)]
+struct Origins(Vec<(u64, Ts, u64)>);
+
+impl Origins {
+    /// Records a chunk ending at stream offset `end`.
+    fn push(&mut self, end: u64, ts: Ts, frame: u64) {
+        if self.0.len() >= MAX_ORIGINS {
+            self.0.remove(0);
+        }
+        self.0.push((end, ts, frame));
+    }
+
+    /// Forgets chunks whose bytes the framer no longer holds (all before `held_from`).
+    fn trim(&mut self, held_from: u64) {
+        let keep = self.0.iter().position(|o| o.0 > held_from);
+        match keep {
+            None => self.0.clear(),
+            Some(0) => {}
+            Some(i) => {
+                self.0.drain(..i);
+            }
+        }
+    }
+
+    /// Ts and frame of the chunk holding stream byte `end - 1`, else `fallback`.
+    fn date(&self, end: u64, fallback: (Ts, u64)) -> (Ts, u64) {
+        self.0
+            .iter()
+            .find(|o| o.0 >= end)
+            .map_or(fallback, |o| (o.1, o.2))
+    }
+}
+
+/// Stream offset just past the last byte an event covers.
+fn event_end(fe: &FrameEvent<'_>) -> u64 {
+    match fe {
+        FrameEvent::Packet(raw) => raw.offset + raw.bytes.len() as u64,
+        FrameEvent::Oversize { offset, .. } => *offset + 1,
+        FrameEvent::Skipped { offset, len, .. } => *offset + *len,
+        FrameEvent::Malformed { offset, .. } => *offset + 1,
+    }
 }
 
 /// Everything the packet handler needs besides the connection.
@@ -168,6 +217,7 @@ impl Sessions {
                         Framer::new(self.cfg.max_packet),
                         Framer::new(self.cfg.max_packet),
                     ],
+                    origins: Default::default(),
                     state,
                 };
                 self.conns.insert(info.id, conn);
@@ -366,6 +416,7 @@ impl Sessions {
                 {
                     let Conn {
                         framers,
+                        origins,
                         state,
                         label,
                         swapped,
@@ -373,9 +424,11 @@ impl Sessions {
                         ..
                     } = &mut c;
                     for d in [Dir::ToServer, Dir::ToClient] {
+                        let origins = &origins[d.index()];
                         framers[d.index()].finish(&mut |fe| {
+                            let (ts, frame) = origins.date(event_end(&fe), (ts, frame_no));
                             on_frame(
-                                &mut ctx, fe, ts, frame_no, d, state, label, swapped, info, emit,
+                                &mut ctx, fe, ts, frame, d, state, label, swapped, info, emit,
                             );
                         });
                     }
@@ -410,15 +463,21 @@ impl Conn {
     ) {
         let Conn {
             framers,
+            origins,
             state,
             label,
             swapped,
             info,
             ..
         } = self;
-        framers[dir.index()].feed(bytes, &mut |fe| {
+        let framer = &mut framers[dir.index()];
+        let origins = &mut origins[dir.index()];
+        origins.push(framer.offset() + bytes.len() as u64, ts, frame);
+        framer.feed(bytes, &mut |fe| {
+            let (ts, frame) = origins.date(event_end(&fe), (ts, frame));
             on_frame(ctx, fe, ts, frame, dir, state, label, swapped, info, emit);
         });
+        origins.trim(framer.held_from());
     }
 }
 

@@ -16,6 +16,9 @@ pub struct Range {
     pub end: u64,
     /// Capture time at which the hole before this range first existed.
     pub born: Ts,
+    /// Capture time and frame number of the newest segment that added to the range (so bytes
+    /// delivered after a hole is given up are dated by their arrival).
+    pub last: (Ts, u64),
 }
 
 impl Range {
@@ -164,6 +167,17 @@ impl Assembler {
     ///
     /// Fails, changing nothing, when that would need more ranges than the cap.
     pub fn insert(&mut self, start: u64, end: u64, now: Ts) -> Result<(), AssemblerFull> {
+        self.insert_from(start, end, now, 0)
+    }
+
+    /// As [`Assembler::insert`], recording `frame` as the frame that brought the bytes.
+    pub fn insert_from(
+        &mut self,
+        start: u64,
+        end: u64,
+        now: Ts,
+        frame: u64,
+    ) -> Result<(), AssemblerFull> {
         if end <= start {
             return Ok(());
         }
@@ -178,6 +192,7 @@ impl Assembler {
                     start,
                     end,
                     born: now,
+                    last: (now, frame),
                 },
             );
             return Ok(());
@@ -187,11 +202,13 @@ impl Assembler {
                 start,
                 end,
                 born: now,
+                last: (now, frame),
             },
             |m, r| Range {
                 start: m.start.min(r.start),
                 end: m.end.max(r.end),
                 born: m.born.min(r.born),
+                last: if r.last.1 > m.last.1 { r.last } else { m.last },
             },
         );
         self.ranges[i] = merged;

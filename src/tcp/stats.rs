@@ -73,8 +73,20 @@ pub(crate) struct Emitter<'o, 'f> {
 }
 
 impl Emitter<'_, '_> {
-    /// Delivers in-order bytes.
+    /// Delivers in-order bytes, dated by the segment being handled.
     pub fn data(&mut self, conn: ConnId, dir: Dir, offset: u64, bytes: &[u8]) {
+        self.data_at(conn, dir, offset, bytes, (self.ts, self.frame_no));
+    }
+
+    /// Delivers in-order bytes dated by `(ts, frame_no)` (bytes that arrived earlier).
+    pub fn data_at(
+        &mut self,
+        conn: ConnId,
+        dir: Dir,
+        offset: u64,
+        bytes: &[u8],
+        (ts, frame_no): (Ts, u64),
+    ) {
         if bytes.is_empty() {
             return;
         }
@@ -82,8 +94,8 @@ impl Emitter<'_, '_> {
         (self.out)(StreamEvent::Data {
             conn,
             dir,
-            ts: self.ts,
-            frame_no: self.frame_no,
+            ts,
+            frame_no,
             offset,
             bytes,
         });

@@ -124,7 +124,7 @@ impl Stream {
         }
         let mut mm = Mismatch::default();
         if s > self.next {
-            self.hold(em.ts, s, p, &mut mm);
+            self.hold((em.ts, em.frame_no), s, p, &mut mm);
         } else if s < e {
             self.deliver_in_order(em, tag, s, p, &mut mm);
         }
@@ -162,7 +162,7 @@ impl Stream {
 
     /// Copies the out-of-order segment `[s, s + p.len())` into the buffer; bytes already held
     /// keep their first copy and are compared.
-    fn hold(&mut self, now: Ts, s: u64, p: &[u8], mm: &mut Mismatch) {
+    fn hold(&mut self, (now, frame): (Ts, u64), s: u64, p: &[u8], mm: &mut Mismatch) {
         let e = s + p.len() as u64;
         let mut pos = s;
         while let Some((a, b, held)) = self.asm.part_at(pos, e) {
@@ -179,7 +179,7 @@ impl Stream {
             } else {
                 self.buf.splice(at..at, bytes.iter().copied());
             }
-            if self.asm.insert(a, b, now).is_err() {
+            if self.asm.insert_from(a, b, now, frame).is_err() {
                 // make_room keeps this from happening; stay consistent if it ever does.
                 self.buf.drain(at..at + bytes.len());
                 return;
@@ -211,7 +211,7 @@ impl Stream {
                         .get(self.head..self.head + theirs.len())
                         .unwrap_or(&[]);
                     mm.compare(pos, first, theirs);
-                    self.deliver_first(em, tag);
+                    self.deliver_first(em, tag, false);
                     pos = r.end;
                 }
                 other => {
@@ -228,19 +228,21 @@ impl Stream {
         self.drain_ready(em, tag);
     }
 
-    /// Delivers the lowest held range from the buffer and moves `next` past it.
-    fn deliver_first(&mut self, em: &mut Emitter<'_, '_>, tag: Tag) {
+    /// Delivers the lowest held range from the buffer and moves `next` past it. `after_gap`:
+    /// the hole before it was given up, so the bytes were complete when they arrived and are
+    /// dated by their newest segment; otherwise the current segment completed them.
+    fn deliver_first(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, after_gap: bool) {
         let Some(r) = self.asm.pop_first() else {
             return;
         };
         let len = r.len() as usize;
         let end = (self.head + len).min(self.buf.len());
-        em.data(
-            tag.conn,
-            tag.dir,
-            r.start,
-            self.buf.get(self.head..end).unwrap_or(&[]),
-        );
+        let bytes = self.buf.get(self.head..end).unwrap_or(&[]);
+        if after_gap && r.last.1 != 0 {
+            em.data_at(tag.conn, tag.dir, r.start, bytes, r.last);
+        } else {
+            em.data(tag.conn, tag.dir, r.start, bytes);
+        }
         self.head = end;
         self.next = self.next.max(r.end);
         self.compact();
@@ -249,7 +251,7 @@ impl Stream {
     /// Delivers every held range that starts at the delivery point.
     fn drain_ready(&mut self, em: &mut Emitter<'_, '_>, tag: Tag) {
         while self.asm.first().is_some_and(|r| r.start <= self.next) {
-            self.deliver_first(em, tag);
+            self.deliver_first(em, tag, false);
         }
     }
 
@@ -282,7 +284,7 @@ impl Stream {
                 em.gap(tag.conn, tag.dir, self.next, r.start - self.next, reason);
                 self.next = r.start;
             }
-            self.deliver_first(em, tag);
+            self.deliver_first(em, tag, true);
         }
         if target > self.next {
             em.gap(tag.conn, tag.dir, self.next, target - self.next, reason);
