@@ -402,11 +402,13 @@ fn codes(o: &mut Out, row: &Row, extra: Option<&Extra>, cat: &Catalogue, version
             }
         }
         if !ex.legal {
-            o.kv(
-                "  Note",
-                "the standard does not allow this code in this packet",
-                Tone::Anomaly,
-            );
+            let note = match ex.origin {
+                crate::mqtt::reason::Origin::Vendor(_) => {
+                    "not a standard code for this packet: a vendor extension"
+                }
+                _ => "the standard does not allow this code in this packet",
+            };
+            o.kv("  Note", note, Tone::Anomaly);
         }
     }
     if let Some(rs) = extra.and_then(|e| e.reason_string.as_ref()) {

@@ -368,6 +368,9 @@ impl AppState {
                     Some(_) => None,
                     None => Some(self.store.end()),
                 };
+                if self.paused_at.is_none() && self.follow {
+                    self.select_index(self.shown().saturating_sub(1));
+                }
             }
             Cmd::NextPane | Cmd::PrevPane => {
                 self.focus = match self.focus {

@@ -5,6 +5,7 @@ use super::{cell, style};
 use crate::event::Outcome;
 use crate::mqtt::types::PacketType;
 use crate::mqtt::types::Version;
+use crate::tcp::CloseReason;
 use crate::timefmt::latency;
 use crate::tui::state::AppState;
 use crate::tui::store::Sym;
@@ -31,7 +32,7 @@ const WIDE: Widths = Widths {
 };
 const NARROW: Widths = Widths {
     client: 14,
-    outcome: 16,
+    outcome: 18,
     address: 0,
     anomalies: false,
 };
@@ -67,7 +68,7 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
     if w.anomalies {
         head.push_str(&format!("{:>5} ", "Anom"));
     }
-    head.push_str(&format!("{:>8} {:>8} {:>3}", "p50", "p95", "Rec"));
+    head.push_str(&format!("{:>7} {:>7} {:>3}", "p50", "p95", "Rec"));
     buf.set_line(
         inner.x,
         inner.y,
@@ -78,15 +79,19 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
     let offset = (s.conn_sel + 1).saturating_sub(rows);
     for (i, y) in (offset..n.min(offset + rows)).zip(inner.y + 1..) {
         let Some(c) = s.conns.list.get(i) else { break };
-        let id = if c.client_id == Sym::NONE {
-            "(no CONNECT seen)".to_string()
-        } else {
-            s.store.strings.get(c.client_id).to_string()
+        let id = match s.store.strings.get(c.client_id) {
+            "" if c.client_id == Sym::NONE => "(no CONNECT)".to_string(),
+            "" => c.client.to_string(),
+            id => id.to_string(),
         };
         let ver = c.version.map_or("?".into(), |v: Version| v.to_string());
         let state = match c.closed {
             None => "open".to_string(),
-            Some(r) => format!("{r:?}").to_lowercase(),
+            Some(CloseReason::Fin) => "fin".into(),
+            Some(CloseReason::Rst) => "reset".into(),
+            Some(CloseReason::Idle) => "idle".into(),
+            Some(CloseReason::Evicted) => "evict".into(),
+            Some(CloseReason::EndOfCapture) => "open".into(),
         };
         let (outcome, st) = match c.connack {
             None => ("no CONNACK".to_string(), style::dim()),
@@ -134,7 +139,7 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
         if w.anomalies {
             v.push(Span::raw(format!("{:>5} ", c.anomalies)));
         }
-        v.push(Span::raw(format!("{p50:>8} {p95:>8} {:>3}", c.reconnects)));
+        v.push(Span::raw(format!("{p50:>7} {p95:>7} {:>3}", c.reconnects)));
         let line = Line::from(v);
         let line = if i == s.conn_sel {
             line.patch_style(style::selected())

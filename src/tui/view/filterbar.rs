@@ -49,7 +49,7 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
             ));
         }
         v.push(Span::styled(
-            " ? help  / filter  n/N next/prev failure  Enter detail  a pair  1-4 views  q quit",
+            " ?:help /:filter n/N:failures Enter:detail a:pair 1-4:views q:quit",
             style::dim(),
         ));
         Line::from(v)

@@ -21,7 +21,7 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-fn count<'a>(label: &'a str, n: u64, bad: Style) -> [Span<'a>; 2] {
+fn count<'a>(label: &'static str, n: u64, bad: Style) -> [Span<'a>; 2] {
     let st = if n > 0 {
         bad.add_modifier(Modifier::BOLD)
     } else {
@@ -81,18 +81,27 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
         return;
     }
     let t = &s.totals;
+    let wide = area.width >= 110;
+    let name = |long: &'static str, short: &'static str| if wide { long } else { short };
     let mut l2 = vec![
         Span::styled(
             format!(" {} ", t.packets),
             Style::new().add_modifier(Modifier::BOLD),
         ),
-        Span::styled("packets  ", style::dim()),
+        Span::styled(format!("{}  ", name("packets", "pkts")), style::dim()),
         Span::styled(
             format!("{} ", bytes(s.progress.bytes)),
             Style::new().add_modifier(Modifier::BOLD),
         ),
-        Span::styled(format!("in {} frames  ", s.progress.frames), style::dim()),
     ];
+    if wide {
+        l2.push(Span::styled(
+            format!("in {} frames  ", s.progress.frames),
+            style::dim(),
+        ));
+    } else {
+        l2.push(Span::raw(" "));
+    }
     if s.source.live {
         l2.push(Span::styled(
             format!("{}/s  ", s.rate),
@@ -100,16 +109,24 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
         ));
     }
     l2.extend(count(
-        "connections",
+        name("connections", "conns"),
         s.conns.list.len() as u64,
         Style::new(),
     ));
-    l2.extend(count("failures", t.failures, style::failure()));
+    l2.extend(count(
+        name("failures", "failed"),
+        t.failures,
+        style::failure(),
+    ));
     l2.extend(count("notices", t.notices, style::notice()));
     l2.extend(count("malformed", t.malformed, style::malformed()));
-    l2.extend(count("anomalies", t.anomaly_count(), style::notice()));
+    l2.extend(count(
+        name("anomalies", "anom."),
+        t.anomaly_count(),
+        style::notice(),
+    ));
     if let Some(d) = s.progress.kernel_drops {
-        l2.extend(count("kernel drops", d, style::failure()));
+        l2.extend(count(name("kernel drops", "drops"), d, style::failure()));
     }
     buf.set_line(area.x, area.y + 1, &Line::from(l2), area.width);
     if area.height < 3 {

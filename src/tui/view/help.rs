@@ -19,7 +19,7 @@ pub fn entries() -> Vec<(String, String)> {
         .collect();
     out.push(("wheel".into(), "scroll".into()));
     for (k, h) in FILTER_KEYS {
-        out.push((format!("/ … {k}"), (*h).to_string()));
+        out.push((format!("/…{k}"), (*h).to_string()));
     }
     out
 }
@@ -64,7 +64,7 @@ pub fn draw(area: Rect, buf: &mut Buffer) {
         }
         let line = Line::from(vec![
             Span::styled(
-                cell(k, 14),
+                cell(k, 13),
                 Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
             ),
             Span::raw(h.clone()),
@@ -73,7 +73,7 @@ pub fn draw(area: Rect, buf: &mut Buffer) {
             inner.x + c as u16 * col_w,
             inner.y + row as u16,
             &line,
-            col_w.saturating_sub(1),
+            col_w.saturating_sub(2),
         );
     }
     for (t, y) in SYNTAX

@@ -17,8 +17,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Widget};
 use std::fmt::Write as _;
 
-/// Width of the client column.
-const CLIENT_W: usize = 16;
+/// Column widths: (time, client) for a pane this wide.
+fn widths(width: u16) -> (usize, usize) {
+    if width >= 110 {
+        (15, 20)
+    } else {
+        (12, 12)
+    }
+}
 
 /// Draws the timeline pane.
 pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
@@ -43,12 +49,13 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
     if inner.height == 0 {
         return;
     }
+    let (tw, cw) = widths(inner.width);
     let head = format!(
-        "{} {} {} {}",
-        cell("Time", 15),
-        cell("Client", CLIENT_W),
-        " ",
-        "Type        Fields · reason code · latency"
+        "{} {}   {} {:>7}  Fields · reason code: meaning",
+        cell("Time", tw),
+        cell("Client", cw),
+        cell("Type", 11),
+        "Latency",
     );
     buf.set_line(
         inner.x,
@@ -79,7 +86,7 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
         let Some(row) = s.store.get(seq) else {
             continue;
         };
-        let mut line = row_line(s, row);
+        let mut line = row_line(s, row, inner.width);
         if s.selected == Some(seq) {
             line = line.patch_style(style::selected());
             let blank = Rect {
@@ -95,9 +102,11 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
 }
 
 /// The spans of one timeline row.
-pub fn row_line<'a>(s: &'a AppState, row: &'a Row) -> Line<'a> {
+pub fn row_line<'a>(s: &'a AppState, row: &'a Row, width: u16) -> Line<'a> {
+    let (tw, cw) = widths(width);
     let mut t = String::with_capacity(16);
     timefmt::time_of_day(Ts(row.ts), &mut t);
+    t.truncate(tw);
     let who = if row.client != Sym::NONE {
         s.store.strings.get(row.client).to_string()
     } else {
@@ -114,7 +123,7 @@ pub fn row_line<'a>(s: &'a AppState, row: &'a Row) -> Line<'a> {
     let mut v = vec![
         Span::styled(t, style::dim()),
         Span::raw(" "),
-        Span::raw(cell(&who, CLIENT_W)),
+        Span::raw(cell(&who, cw)),
         Span::raw(format!(" {arrow} ")),
     ];
     let extra = row.extra.as_deref();
@@ -124,7 +133,7 @@ pub fn row_line<'a>(s: &'a AppState, row: &'a Row) -> Line<'a> {
             let c = extra.and_then(|e| e.close.as_deref());
             let reason = c.map_or(String::new(), |c| format!("{:?}", c.reason));
             v.push(Span::styled(
-                format!("{:<11} {reason}", "CLOSE"),
+                format!("{:<11} {:>7}  {reason}", "CLOSE", ""),
                 style::dim(),
             ));
             if let Some(c) = c.filter(|c| !c.unanswered.is_empty()) {
@@ -143,7 +152,10 @@ pub fn row_line<'a>(s: &'a AppState, row: &'a Row) -> Line<'a> {
             }
         }
         RowKind::Encrypted => v.push(Span::styled(
-            format!("{:<11} encrypted MQTT (TLS): contents not visible", "TLS"),
+            format!(
+                "{:<11} {:>7}  encrypted MQTT (TLS): contents not visible",
+                "TLS", ""
+            ),
             style::notice(),
         )),
         RowKind::Anomaly => v.push(Span::styled(format!("{:<11}", "ANOMALY"), style::notice())),
@@ -157,7 +169,7 @@ pub fn row_line<'a>(s: &'a AppState, row: &'a Row) -> Line<'a> {
                 .and_then(|e| e.notice.as_ref())
                 .map_or("", |(_, t)| t.as_str());
             v.push(Span::styled(
-                format!("{name:<11} {text}"),
+                format!("{name:<11} {:>8}  {text}", ""),
                 style::malformed(),
             ));
         }
@@ -187,6 +199,12 @@ fn packet<'a>(s: &'a AppState, row: &'a Row, extra: Option<&'a Extra>, v: &mut V
         format!("{:<11}", row.ptype.name()),
         name_style,
     ));
+    let lat = if row.has(F_ANSWER) {
+        timefmt::latency(row.latency_ns)
+    } else {
+        String::new()
+    };
+    v.push(Span::styled(format!(" {lat:>7} "), style::dim()));
     let mut f = String::new();
     if let Some(c) = extra.and_then(|e| e.connect.as_deref()) {
         let _ = write!(
@@ -240,16 +258,16 @@ fn packet<'a>(s: &'a AppState, row: &'a Row, extra: Option<&'a Extra>, v: &mut V
     if row.ptype == PacketType::PUBLISH {
         let _ = write!(f, " {}B", row.payload_len);
     }
-    v.push(Span::raw(f));
-    codes(s, row, extra, v);
+    // A failure's code and meaning come before the fields, so narrow terminals still show why.
+    if row.outcome >= Outcome::Notice {
+        codes(s, row, extra, v);
+        v.push(Span::raw(f));
+    } else {
+        v.push(Span::raw(f));
+        codes(s, row, extra, v);
+    }
     if let Some(m) = extra.and_then(|e| e.malformed.as_ref()) {
         v.push(Span::styled(format!(" malformed: {m}"), style::malformed()));
-    }
-    if row.has(F_ANSWER) {
-        v.push(Span::styled(
-            format!("  {}", timefmt::latency(row.latency_ns)),
-            style::dim(),
-        ));
     }
 }
 
