@@ -475,3 +475,152 @@ fn memory_per_stored_event_stays_within_budget() {
     );
     assert!(st.store.strings.len() <= 1001 + 1, "topics interned once");
 }
+
+/// A tmux server of its own, killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(name: &str, cmd: &str) -> Option<Tmux> {
+        let socket = format!("mqttscope-test-{}-{name}", std::process::id());
+        let ok = std::process::Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                "100",
+                "-y",
+                "30",
+                cmd,
+            ])
+            .env("TERM", "xterm-256color")
+            .status()
+            .ok()?
+            .success();
+        ok.then_some(Tmux { socket })
+    }
+    fn keys(&self, k: &str) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "0", k])
+            .status();
+    }
+    fn screen(&self, escapes: bool) -> String {
+        let mut args = vec!["-L", &self.socket, "capture-pane", "-p", "-t", "0"];
+        if escapes {
+            args.push("-e");
+        }
+        std::process::Command::new("tmux")
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+    /// Polls the screen until `pred` holds (at most 10 s).
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let s = self.screen(true);
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}:\n{s}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+/// The SGR parameters in effect at the first occurrence of `needle` on a capture-pane line.
+fn sgr_before(line: &str, needle: &str) -> Vec<String> {
+    let at = line.find(needle).unwrap_or(0);
+    let mut codes = Vec::new();
+    for seq in line[..at].split("\x1b[").skip(1) {
+        if let Some(params) = seq.split('m').next() {
+            if params.is_empty() || params == "0" {
+                codes.clear();
+            } else {
+                codes.push(params.to_string());
+            }
+        }
+    }
+    codes
+}
+
+#[test]
+fn end_to_end_in_tmux_failure_row_and_meaning_are_red_and_the_terminal_is_restored() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("tmux is not installed: end-to-end TUI test not run");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_mqttscope");
+    let cmd = format!("{bin} captures/connack-refusals-v5.pcap; echo EXIT=$?; sleep 30");
+    let t = Tmux::start("quit", &cmd).expect("tmux session starts");
+    let screen = t.wait_for("the loaded capture", |s| s.contains("[DONE]"));
+    let line = screen
+        .lines()
+        .find(|l| l.contains("0x87 Not authorized"))
+        .unwrap_or_else(|| panic!("no failure row:\n{screen}"));
+    let red = |codes: &[String]| {
+        codes.iter().any(|c| {
+            c.split(';')
+                .collect::<Vec<_>>()
+                .ends_with(&["38", "5", "1"])
+                || c == "31"
+        })
+    };
+    assert!(
+        red(&sgr_before(line, "0x87 Not authorized")),
+        "code not red: {line:?}"
+    );
+    assert!(
+        red(&sgr_before(line, ": The client is not permitted")),
+        "meaning not red: {line:?}"
+    );
+    let ok_line = screen
+        .lines()
+        .find(|l| l.contains("CONNECT") && l.contains("\"ok-am\""))
+        .unwrap_or_else(|| panic!("no CONNECT row:\n{screen}"));
+    assert!(
+        !red(&sgr_before(ok_line, "\"ok-am\"")),
+        "a success row is not red: {ok_line:?}"
+    );
+    // n selects the first failure; Enter opens its detail with the hint.
+    t.keys("n");
+    t.keys("Enter");
+    let detail = t.wait_for("the detail view", |s| s.contains("Check"));
+    assert!(detail.contains("check the ACL"), "{detail}");
+    t.keys("q");
+    let after = t.wait_for("the program to exit", |s| s.contains("EXIT="));
+    assert!(after.contains("EXIT=0"), "{after}");
+    assert!(
+        !after.contains("Timeline"),
+        "the alternate screen was left:\n{after}"
+    );
+
+    // Ctrl-C quits too, and restores the terminal.
+    let t = Tmux::start("ctrlc", &cmd).expect("tmux session starts");
+    t.wait_for("the loaded capture", |s| s.contains("[DONE]"));
+    t.keys("C-c");
+    let after = t.wait_for("the program to exit", |s| s.contains("EXIT="));
+    assert!(
+        after.contains("EXIT=0") && !after.contains("Timeline"),
+        "{after}"
+    );
+}
