@@ -221,7 +221,7 @@ fn connections_view_and_enter_filters_the_timeline() {
     let path = "captures/connack-refusals-v5.pcap";
     let (st, buf) = drive(path, &[key('3')], 80, 24);
     assert_eq!(st.view, ViewId::Connections);
-    let (_, _, fg) = must(&buf, "0x87 Not authori");
+    let (_, _, fg) = must(&buf, "0x87 Not author");
     assert_eq!(fg, Color::Red);
     insta::assert_snapshot!("connections_connack_refusals_v5", text(&buf));
     let (st, _) = drive(path, &[key('3'), key('j'), Action::Key(Key::Enter)], 80, 24);
@@ -469,6 +469,7 @@ fn memory_per_stored_event_stays_within_budget() {
     st.update(Action::Events(batch));
     let per_event = (st.store.heap_bytes() + st.visible.capacity() * 8) as f64 / n as f64;
     let budget = 200.0 * 1024.0 * 1024.0 / 800_000.0;
+    eprintln!("memory per stored event: {per_event:.0} bytes (budget {budget:.0})");
     assert!(
         per_event <= budget,
         "{per_event:.0} bytes per event, budget {budget:.0}"

@@ -32,7 +32,7 @@ const WIDE: Widths = Widths {
 };
 const NARROW: Widths = Widths {
     client: 14,
-    outcome: 18,
+    outcome: 16,
     address: 0,
     anomalies: false,
 };
@@ -68,7 +68,7 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
     if w.anomalies {
         head.push_str(&format!("{:>5} ", "Anom"));
     }
-    head.push_str(&format!("{:>7} {:>7} {:>3}", "p50", "p95", "Rec"));
+    head.push_str(&format!("{:>8} {:>8} {:>3}", "p50", "p95", "Rec"));
     buf.set_line(
         inner.x,
         inner.y,
@@ -139,7 +139,7 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
         if w.anomalies {
             v.push(Span::raw(format!("{:>5} ", c.anomalies)));
         }
-        v.push(Span::raw(format!("{p50:>7} {p95:>7} {:>3}", c.reconnects)));
+        v.push(Span::raw(format!("{p50:>8} {p95:>8} {:>3}", c.reconnects)));
         let line = Line::from(v);
         let line = if i == s.conn_sel {
             line.patch_style(style::selected())
