@@ -107,16 +107,20 @@ pub fn session_config(a: &RunArgs, format: Format) -> Result<SessionConfig, AppE
             ))
         })?),
     };
-    let rich = matches!(format, Format::Tui | Format::Text);
     let limits = a.limits();
     Ok(SessionConfig {
         ports,
         assume_version,
         convert: ConvertOptions {
             show_secrets: a.show_secrets,
-            preview: if rich { 64 } else { 0 },
+            // The TUI previews payloads from the kept raw bytes when a row is selected.
+            preview: if format == Format::Text { 64 } else { 0 },
             properties: format == Format::Tui,
-            raw: if format == Format::Tui { 4096 } else { 0 },
+            raw: if format == Format::Tui {
+                crate::tui::store::RAW_KEEP
+            } else {
+                0
+            },
         },
         max_packet: limits.max_packet,
         max_inflight: limits.max_inflight_per_conn,
@@ -125,6 +129,8 @@ pub fn session_config(a: &RunArgs, format: Format) -> Result<SessionConfig, AppE
 
 fn choose_format(a: &RunArgs) -> Format {
     match a.format {
+        // The TUI never starts without a terminal: text instead.
+        Some(Format::Tui) if !io::stdout().is_terminal() => Format::Text,
         Some(f) => f,
         None if a.no_tui || !io::stdout().is_terminal() => Format::Text,
         None => Format::Tui,
@@ -201,6 +207,75 @@ pub fn findings(t: &Totals, fail_on: Option<FailOn>) -> bool {
     }
 }
 
+/// The TUI filter text equivalent to the command-line filter flags.
+pub fn tui_filter_text(a: &RunArgs) -> String {
+    let mut w = Vec::new();
+    if a.errors {
+        w.push("failed".to_string());
+    }
+    if let Some(c) = &a.client {
+        w.push(format!("client:{c}"));
+    }
+    if let Some(t) = &a.topic {
+        w.push(format!("topic:{t}"));
+    }
+    if !a.types.is_empty() {
+        w.push(format!("type:{}", a.types.join(",")));
+    }
+    if let Some(r) = &a.rc {
+        w.push(format!("rc:{r}"));
+    }
+    if let Some(c) = &a.conn {
+        w.push(format!("conn:{c}"));
+    }
+    w.join(" ")
+}
+
+/// The `Format::Tui` branch: analysis on a background thread, the UI on this one.
+fn run_tui(
+    a: &RunArgs,
+    source: Box<dyn FrameSource + Send>,
+    cfg: SessionConfig,
+    cat: Arc<Catalogue>,
+    writer: Option<PcapngWriter<Box<dyn Write + Send>>>,
+    stop: Arc<AtomicBool>,
+) -> Result<i32, AppError> {
+    use crate::tui::state::{AppState, SourceInfo};
+    let limits = a.limits();
+    let info = SourceInfo {
+        describe: source.describe(),
+        live: a.interface.is_some(),
+    };
+    let mut state = AppState::new(info, Arc::clone(&cat), limits.max_events);
+    state
+        .set_filter(&tui_filter_text(a))
+        .map_err(|e| AppError(e.to_string()))?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(16);
+    let feed = crate::tui::feed::Feed {
+        source,
+        analyzer: Analyzer::new(&limits, cfg, cat),
+        tx,
+        cancel: Arc::new(AtomicBool::new(false)),
+        count: a.count,
+        keep_going: a.keep_going,
+        writer,
+    };
+    let st = crate::tui::run(feed, state, rx, stop)
+        .map_err(|e| AppError(format!("terminal error: {e}")))?;
+    let errors = st.finished.as_ref().map_or(&[][..], |f| &f.errors[..]);
+    for e in errors {
+        eprintln!("mqttscope: {e}");
+    }
+    if !errors.is_empty() && !a.keep_going {
+        return Ok(EXIT_ERROR);
+    }
+    Ok(if findings(&st.totals, a.fail_on) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
 /// Runs an analysis; returns the exit code.
 pub fn analyse(a: &RunArgs) -> Result<i32, AppError> {
     if a.list_interfaces {
@@ -231,6 +306,9 @@ pub fn analyse(a: &RunArgs) -> Result<i32, AppError> {
         let stop = Arc::clone(&stop);
         // A second handler cannot be installed in tests that call analyse twice; ignore that.
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    if format == Format::Tui {
+        return run_tui(a, source, cfg, cat, writer, stop);
     }
     let stdout = io::stdout();
     // Live output is line-buffered so that each packet shows as it is captured (a pipe into

@@ -10,7 +10,7 @@
 //! tcp      -> StreamEvent<'a>  in-order bytes of one direction, or a gap of n bytes
 //! mqtt     -> frames and packets, or malformed (header, error, raw bytes)
 //! session  -> Event            first owned copy: pairing, latency, anomalies
-//! sinks    <- &Event           text, jsonl, csv, summary, tui
+//! sinks    <- &Event           text, jsonl, csv, summary; tui (stores compact rows)
 //! ```
 
 pub mod app;
@@ -28,4 +28,5 @@ pub mod session;
 pub mod sink;
 pub mod tcp;
 pub mod timefmt;
+pub mod tui;
 pub mod verify;
