@@ -30,6 +30,12 @@ const WIDE: Widths = Widths {
     address: 21,
     anomalies: true,
 };
+const MEDIUM: Widths = Widths {
+    client: 22,
+    outcome: 28,
+    address: 0,
+    anomalies: true,
+};
 const NARROW: Widths = Widths {
     client: 14,
     outcome: 16,
@@ -53,7 +59,13 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
     if inner.height == 0 {
         return;
     }
-    let w = if inner.width >= 130 { WIDE } else { NARROW };
+    let w = if inner.width >= 130 {
+        WIDE
+    } else if inner.width >= 100 {
+        MEDIUM
+    } else {
+        NARROW
+    };
     let mut head = format!(
         "{} {} {} {} ",
         cell("Client", w.client),
