@@ -20,6 +20,9 @@ pub struct ClientTotals {
     pub latency: BTreeMap<&'static str, Latency>,
 }
 
+/// Distinct client ids counted one by one; later ids are folded into `Totals::other_clients`.
+pub const MAX_CLIENTS: usize = 10_000;
+
 /// Statistics of the layers below MQTT, filled in by the pipeline at the end.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CaptureTotals {
@@ -62,8 +65,10 @@ pub struct Totals {
     pub malformed: u64,
     /// Anomalies by name.
     pub anomalies: BTreeMap<&'static str, u64>,
-    /// Per client id.
+    /// Per client id, for the first [`MAX_CLIENTS`] ids seen.
     pub clients: BTreeMap<String, ClientTotals>,
+    /// Clients past [`MAX_CLIENTS`], folded together so memory does not follow capture size.
+    pub other_clients: ClientTotals,
     /// Latency per pair kind over all clients.
     pub latency: BTreeMap<&'static str, Latency>,
     /// Requests never answered.
@@ -117,7 +122,15 @@ impl Totals {
                     *self.codes.entry((p.ptype, p.version, *c)).or_default() += 1;
                 }
                 let client = ev.conn.client_id.as_deref().map(|id| {
-                    let c = self.clients.entry(id.to_string()).or_default();
+                    // Look up before allocating: the id is copied only for a new client.
+                    let c = if self.clients.contains_key(id) {
+                        self.clients.get_mut(id)
+                    } else if self.clients.len() < MAX_CLIENTS {
+                        Some(self.clients.entry(id.to_string()).or_default())
+                    } else {
+                        None
+                    };
+                    let c = c.unwrap_or(&mut self.other_clients);
                     c.packets += 1;
                     if p.ptype == PacketType::CONNECT && p.malformed.is_none() {
                         c.connections += 1;
@@ -152,5 +165,49 @@ impl Totals {
     /// Total anomalies.
     pub fn anomaly_count(&self) -> u64 {
         self.anomalies.values().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Ts;
+    use crate::event::{ConnLabel, PacketInfo};
+    use crate::tcp::{ConnId, Dir};
+    use std::sync::Arc;
+
+    fn connect_from(id: &str) -> Event {
+        Event {
+            id: 0,
+            ts: Ts(0),
+            frame_no: 1,
+            conn: Arc::new(ConnLabel {
+                id: ConnId(0),
+                client: "10.0.0.2:4000".parse().unwrap(),
+                server: "10.0.0.1:1883".parse().unwrap(),
+                client_id: Some(id.to_string()),
+                version: None,
+            }),
+            dir: Some(Dir::ToServer),
+            kind: EventKind::Packet(Box::new(PacketInfo {
+                ptype: PacketType::CONNECT,
+                ..PacketInfo::default()
+            })),
+            anomalies: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn client_table_stops_growing_at_the_cap() {
+        let mut t = Totals::default();
+        for i in 0..MAX_CLIENTS + 5 {
+            t.add(&connect_from(&format!("c{i}")));
+        }
+        // A known client keeps counting on its own entry after the cap.
+        t.add(&connect_from("c0"));
+        assert_eq!(t.clients.len(), MAX_CLIENTS);
+        assert_eq!(t.other_clients.connections, 5);
+        assert_eq!(t.clients["c0"].connections, 2);
+        assert_eq!(t.packets, MAX_CLIENTS as u64 + 6);
     }
 }

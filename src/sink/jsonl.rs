@@ -7,14 +7,22 @@ use crate::mqtt::reason::{Catalogue, Severity};
 use crate::mqtt::types::Version;
 use crate::report::Totals;
 use serde_json::{json, Map, Value};
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::sync::Arc;
 
 /// Writes one JSON object per line.
+///
+/// Each line is serialised into a reused buffer and written with one call: serde_json makes
+/// many tiny writes, which cost more than the formatting when they go through `dyn Write`.
 pub struct JsonlSink<W: Write> {
     out: W,
     catalogue: Arc<Catalogue>,
     started: bool,
+    /// The line being built (reused).
+    line: Vec<u8>,
+    /// The event's "client-server" stream name (reused).
+    stream: String,
 }
 
 impl<W: Write> JsonlSink<W> {
@@ -24,6 +32,8 @@ impl<W: Write> JsonlSink<W> {
             out,
             catalogue,
             started: false,
+            line: Vec::with_capacity(1024),
+            stream: String::with_capacity(64),
         }
     }
 
@@ -34,14 +44,24 @@ impl<W: Write> JsonlSink<W> {
             schema: SCHEMA_VERSION,
             tool: "mqttscope",
         };
-        serde_json::to_writer(&mut self.out, &h)?;
-        self.out.write_all(b"\n")
+        self.write_line(&h)
     }
 
     fn write_line<T: serde::Serialize>(&mut self, v: &T) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, v)?;
-        self.out.write_all(b"\n")
+        write_line(&mut self.out, &mut self.line, v)
     }
+}
+
+/// Serialises `v` into `line` (cleared first) and writes it with its newline in one call.
+fn write_line<T: serde::Serialize>(
+    out: &mut impl Write,
+    line: &mut Vec<u8>,
+    v: &T,
+) -> io::Result<()> {
+    line.clear();
+    serde_json::to_writer(&mut *line, v)?;
+    line.push(b'\n');
+    out.write_all(line)
 }
 
 /// Builds the `packet` line of an event.
@@ -220,17 +240,19 @@ impl<W: Write> Sink for JsonlSink<W> {
                 return pipe_ok(Err(e));
             }
         }
-        let stream = ev.conn.stream();
-        let cat = Arc::clone(&self.catalogue);
+        let JsonlSink {
+            out,
+            catalogue,
+            line,
+            stream,
+            ..
+        } = self;
+        // The same text as `ConnLabel::stream`, without a new String per event.
+        stream.clear();
+        let _ = write!(stream, "{}-{}", ev.conn.client, ev.conn.server);
         let r = match &ev.kind {
-            EventKind::Packet(p) => {
-                let line = packet_json(ev, p, &stream, &cat);
-                self.write_line(&line)
-            }
-            _ => {
-                let line = other_json(ev, &stream);
-                self.write_line(&line)
-            }
+            EventKind::Packet(p) => write_line(out, line, &packet_json(ev, p, stream, catalogue)),
+            _ => write_line(out, line, &other_json(ev, stream)),
         };
         pipe_ok(r)
     }
@@ -240,11 +262,13 @@ impl<W: Write> Sink for JsonlSink<W> {
             if !self.started {
                 self.header()?;
             }
-            let mut v = crate::sink::summary::summary_json(totals, &self.catalogue);
-            if let Value::Object(m) = &mut v {
-                m.insert("kind".into(), json!("summary"));
-            }
-            self.write_line(&v)?;
+            crate::sink::summary::write_summary_json(
+                &mut self.out,
+                totals,
+                &self.catalogue,
+                &[("kind", json!("summary"))],
+            )?;
+            self.out.write_all(b"\n")?;
             self.out.flush()
         })();
         match r {
