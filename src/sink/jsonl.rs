@@ -9,6 +9,7 @@ use crate::report::Totals;
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Writes one JSON object per line.
@@ -49,6 +50,42 @@ impl<W: Write> JsonlSink<W> {
 
     fn write_line<T: serde::Serialize>(&mut self, v: &T) -> io::Result<()> {
         write_line(&mut self.out, &mut self.line, v)
+    }
+}
+
+/// Appends a decimal number without going through `fmt` (hot: twice per event).
+fn push_u32(s: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        s.push(char::from(d));
+    }
+}
+
+/// Appends `a` exactly as its `Display` does: IPv4 by hand, IPv6 through `fmt`.
+fn push_addr(s: &mut String, a: &SocketAddr) {
+    match a {
+        SocketAddr::V4(v4) => {
+            for (i, o) in v4.ip().octets().iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                push_u32(s, u32::from(*o));
+            }
+            s.push(':');
+            push_u32(s, u32::from(v4.port()));
+        }
+        SocketAddr::V6(_) => {
+            let _ = write!(s, "{a}");
+        }
     }
 }
 
@@ -249,9 +286,16 @@ impl<W: Write> Sink for JsonlSink<W> {
         } = self;
         // The same text as `ConnLabel::stream`, without a new String per event.
         stream.clear();
-        let _ = write!(stream, "{}-{}", ev.conn.client, ev.conn.server);
+        push_addr(stream, &ev.conn.client);
+        stream.push('-');
+        push_addr(stream, &ev.conn.server);
         let r = match &ev.kind {
-            EventKind::Packet(p) => write_line(out, line, &packet_json(ev, p, stream, catalogue)),
+            EventKind::Packet(p) => {
+                line.clear();
+                super::jsonw::packet_line(line, ev, p, stream, catalogue);
+                line.push(b'\n');
+                out.write_all(line)
+            }
             _ => write_line(out, line, &other_json(ev, stream)),
         };
         pipe_ok(r)
@@ -274,6 +318,27 @@ impl<W: Write> Sink for JsonlSink<W> {
         match r {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
             r => r,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_formatted_addresses_match_display() {
+        for a in [
+            "0.0.0.0:0",
+            "10.1.200.3:1883",
+            "255.255.255.255:65535",
+            "[fd00::1:0:7]:20001",
+            "[::ffff:10.0.0.1]:80",
+        ] {
+            let addr: SocketAddr = a.parse().unwrap();
+            let mut s = String::new();
+            push_addr(&mut s, &addr);
+            assert_eq!(s, addr.to_string());
         }
     }
 }
