@@ -2,7 +2,7 @@
 
 pub mod latency;
 
-use crate::event::{Event, EventKind, Outcome};
+use crate::event::{Event, EventKind, Outcome, PacketInfo};
 use crate::mqtt::types::{PacketType, ReasonCode, Version};
 use latency::Latency;
 use std::collections::BTreeMap;
@@ -22,6 +22,27 @@ pub struct ClientTotals {
 
 /// Distinct client ids counted one by one; later ids are folded into `Totals::other_clients`.
 pub const MAX_CLIENTS: usize = 10_000;
+
+impl ClientTotals {
+    /// Counts one packet of this client.
+    fn count(&mut self, p: &PacketInfo) {
+        self.packets += 1;
+        if p.ptype == PacketType::CONNECT && p.malformed.is_none() {
+            self.connections += 1;
+        }
+        if p.outcome == Outcome::Failure {
+            for code in &p.reason_codes {
+                *self.failures.entry((p.ptype, *code)).or_default() += 1;
+            }
+        }
+        if let Some(a) = p.answers {
+            self.latency
+                .entry(pair_kind(p.ptype))
+                .or_default()
+                .add(a.latency_ns);
+        }
+    }
+}
 
 /// Statistics of the layers below MQTT, filled in by the pipeline at the end.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -121,32 +142,19 @@ impl Totals {
                 for c in &p.reason_codes {
                     *self.codes.entry((p.ptype, p.version, *c)).or_default() += 1;
                 }
-                let client = ev.conn.client_id.as_deref().map(|id| {
-                    // Look up before allocating: the id is copied only for a new client.
-                    let c = if self.clients.contains_key(id) {
-                        self.clients.get_mut(id)
-                    } else if self.clients.len() < MAX_CLIENTS {
-                        Some(self.clients.entry(id.to_string()).or_default())
-                    } else {
-                        None
-                    };
-                    let c = c.unwrap_or(&mut self.other_clients);
-                    c.packets += 1;
-                    if p.ptype == PacketType::CONNECT && p.malformed.is_none() {
-                        c.connections += 1;
-                    }
-                    if p.outcome == Outcome::Failure {
-                        for code in &p.reason_codes {
-                            *c.failures.entry((p.ptype, *code)).or_default() += 1;
+                if let Some(id) = ev.conn.client_id.as_deref() {
+                    // One lookup; the id is copied only for a new client.
+                    let room = self.clients.len() < MAX_CLIENTS;
+                    match self.clients.get_mut(id) {
+                        Some(c) => c.count(p),
+                        None if room => {
+                            self.clients.entry(id.to_string()).or_default().count(p);
                         }
+                        None => self.other_clients.count(p),
                     }
-                    c
-                });
+                }
                 if let Some(a) = p.answers {
                     let kind = pair_kind(p.ptype);
-                    if let Some(c) = client {
-                        c.latency.entry(kind).or_default().add(a.latency_ns);
-                    }
                     self.latency.entry(kind).or_default().add(a.latency_ns);
                 }
             }
