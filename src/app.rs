@@ -5,7 +5,7 @@ use crate::cli::{Cli, ColorChoice, Command, FailOn, Format, RunArgs};
 use crate::filter::{parse_code, parse_types, validate_topic_filter, Filter, Term};
 use crate::mqtt::reason::Catalogue;
 use crate::mqtt::types::Version;
-use crate::pipeline::{run, Analyzer, RunOptions};
+use crate::pipeline::{run, run_threaded, Analyzer, RunOptions};
 use crate::report::Totals;
 use crate::session::convert::ConvertOptions;
 use crate::session::SessionConfig;
@@ -193,6 +193,17 @@ fn open_source(
     Ok(Box::new(capture::open_file(path, &o)?))
 }
 
+/// `--threads`, or every core the process may use.
+pub fn thread_count(a: &RunArgs) -> Result<usize, AppError> {
+    match a.threads {
+        Some(0) => Err(AppError(
+            "--threads 0: at least one thread is needed".into(),
+        )),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
 /// Whether the totals contain what `--fail-on` names.
 pub fn findings(t: &Totals, fail_on: Option<FailOn>) -> bool {
     let failure = t.failures > 0;
@@ -284,6 +295,7 @@ pub fn analyse(a: &RunArgs) -> Result<i32, AppError> {
         return Ok(EXIT_OK);
     }
     let format = choose_format(a);
+    let threads = thread_count(a)?;
     let cat = Arc::new(catalogue_from_args(a)?);
     let filter = filter_from_args(a)?;
     let cfg = session_config(a, format)?;
@@ -321,18 +333,32 @@ pub fn analyse(a: &RunArgs) -> Result<i32, AppError> {
     let mut sink = make_sink(format, out, Arc::clone(&cat), a);
     let mut analyzer = Analyzer::new(&a.limits(), cfg, cat);
     let mut totals = Totals::default();
-    let end = run(
-        source.as_mut(),
-        &mut analyzer,
-        sink.as_mut(),
-        &mut totals,
-        RunOptions {
-            count: a.count,
-            keep_going: a.keep_going,
-            writer: writer.as_mut(),
-            filter,
-        },
-    );
+    let opts = RunOptions {
+        count: a.count,
+        keep_going: a.keep_going,
+        writer: writer.as_mut(),
+        filter,
+    };
+    // Two threads or more: analysis on one, totals and output on another (same bytes out).
+    let end = if threads >= 2 {
+        let live = a.interface.is_some();
+        run_threaded(
+            source.as_mut(),
+            &mut analyzer,
+            sink.as_mut(),
+            &mut totals,
+            opts,
+            live,
+        )
+    } else {
+        run(
+            source.as_mut(),
+            &mut analyzer,
+            sink.as_mut(),
+            &mut totals,
+            opts,
+        )
+    };
     if let Some(w) = writer {
         w.finish()
             .map_err(|e| AppError(format!("cannot finish the -w file: {e}")))?;

@@ -12,7 +12,8 @@ use crate::sink::{Flow, Sink};
 use crate::tcp::Reassembler;
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 
 /// The analysis from frames to events, without I/O.
 pub struct Analyzer {
@@ -137,24 +138,196 @@ pub fn run(
     totals: &mut Totals,
     mut opts: RunOptions<'_>,
 ) -> RunEnd {
-    let mut end = RunEnd::default();
-    let stop = Cell::new(false);
-    let output_error = RefCell::new(None);
     let filter = std::mem::take(&mut opts.filter);
-    let mut emit = |ev: Event| {
-        totals.add(&ev);
-        if stop.get() || !filter.matches(&ev) {
-            return;
-        }
-        match sink.event(&ev) {
-            Ok(Flow::Continue) => {}
-            Ok(Flow::Stop) => stop.set(true),
-            Err(e) => {
-                stop.set(true);
-                *output_error.borrow_mut() = Some(e);
+    let mut out = Output::new(sink, totals, filter);
+    let stop = Cell::new(false);
+    let errors = {
+        let mut emit = |ev: Event| {
+            out.event(ev);
+            stop.set(out.stop);
+        };
+        read_all(
+            source,
+            analyzer,
+            &mut opts,
+            &|| stop.get(),
+            &mut emit,
+            &mut || {},
+        )
+    };
+    out.end(errors, analyzer, source)
+}
+
+/// Events handed from the analysis thread to the output thread at once.
+const BATCH: usize = 256;
+/// Batches queued between the two threads: bounds the memory between them.
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// [`run`] on two threads: frames are read and analysed on a worker thread while this thread
+/// counts the totals and writes the outputs. Events cross in capture order in bounded batches,
+/// so the output is byte for byte that of [`run`] (event ids are given by the analysis, which
+/// stays on one thread). With `flush_each_frame` (live capture), a frame's events are handed
+/// over at once instead of waiting for a full batch.
+pub fn run_threaded(
+    source: &mut (dyn FrameSource + Send),
+    analyzer: &mut Analyzer,
+    sink: &mut dyn Sink,
+    totals: &mut Totals,
+    mut opts: RunOptions<'_>,
+    flush_each_frame: bool,
+) -> RunEnd {
+    let filter = std::mem::take(&mut opts.filter);
+    let mut out = Output::new(sink, totals, filter);
+    let stop = AtomicBool::new(false);
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Event>>(BATCHES_IN_FLIGHT);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<Event>>();
+    let errors = std::thread::scope(|scope| {
+        let (stop_w, src, an, op) = (&stop, &mut *source, &mut *analyzer, &mut opts);
+        let worker = std::thread::Builder::new()
+            .name("analysis".into())
+            .spawn_scoped(scope, move || {
+                let batch = RefCell::new(Vec::with_capacity(BATCH));
+                let hand_over = || {
+                    let mut b = batch.borrow_mut();
+                    if b.is_empty() {
+                        return;
+                    }
+                    let next = empty_rx
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    if full_tx.send(std::mem::replace(&mut *b, next)).is_err() {
+                        stop_w.store(true, Ordering::Relaxed);
+                    }
+                };
+                let mut emit = |ev: Event| {
+                    let full = {
+                        let mut b = batch.borrow_mut();
+                        b.push(ev);
+                        b.len() >= BATCH
+                    };
+                    if full {
+                        hand_over();
+                    }
+                };
+                let errors = read_all(
+                    src,
+                    an,
+                    op,
+                    &|| stop_w.load(Ordering::Relaxed),
+                    &mut emit,
+                    &mut || {
+                        if flush_each_frame {
+                            hand_over();
+                        }
+                    },
+                );
+                hand_over();
+                errors
+            });
+        let worker = match worker {
+            Ok(w) => w,
+            Err(e) => return Err(e),
+        };
+        for mut batch in full_rx.iter() {
+            for ev in batch.drain(..) {
+                out.event(ev);
             }
+            if out.stop {
+                stop.store(true, Ordering::Relaxed);
+            }
+            let _ = empty_tx.send(batch);
+        }
+        match worker.join() {
+            Ok(errors) => Ok(errors),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let errors = match errors {
+        Ok(e) => e,
+        // No thread could be started: do the work on this one.
+        Err(_) => {
+            let mut emit = |ev: Event| out.event(ev);
+            read_all(
+                source,
+                analyzer,
+                &mut opts,
+                &|| false,
+                &mut emit,
+                &mut || {},
+            )
         }
     };
+    out.end(errors, analyzer, source)
+}
+
+/// The output side of a run: totals, filter and sink, with the sink's wish to stop.
+struct Output<'s, 't> {
+    sink: &'s mut dyn Sink,
+    totals: &'t mut Totals,
+    filter: Filter,
+    stop: bool,
+    output_error: Option<io::Error>,
+}
+
+impl<'s, 't> Output<'s, 't> {
+    fn new(sink: &'s mut dyn Sink, totals: &'t mut Totals, filter: Filter) -> Self {
+        Output {
+            sink,
+            totals,
+            filter,
+            stop: false,
+            output_error: None,
+        }
+    }
+
+    /// Counts an event and, unless stopped or filtered out, writes it.
+    fn event(&mut self, ev: Event) {
+        self.totals.add(&ev);
+        if self.stop || !self.filter.matches(&ev) {
+            return;
+        }
+        match self.sink.event(&ev) {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::Stop) => self.stop = true,
+            Err(e) => {
+                self.stop = true;
+                self.output_error = Some(e);
+            }
+        }
+    }
+
+    /// Fills in the capture totals and says how the run ended.
+    fn end(
+        self,
+        errors: Vec<CaptureError>,
+        analyzer: &Analyzer,
+        source: &dyn FrameSource,
+    ) -> RunEnd {
+        let mut ct = analyzer.capture_totals();
+        let s = source.stats();
+        ct.kernel_drops = s.kernel_drops;
+        ct.filtered = s.filtered;
+        ct.damage = errors.first().map(|e| e.to_string());
+        self.totals.capture = ct;
+        RunEnd {
+            errors,
+            stopped_by_sink: self.stop && self.output_error.is_none(),
+            output_error: self.output_error,
+        }
+    }
+}
+
+/// The reading loop shared by [`run`] and [`run_threaded`]: frames through the analyzer until
+/// the end, the frame count, an error that cannot be skipped, or `stop`; then `finish`.
+fn read_all(
+    source: &mut dyn FrameSource,
+    analyzer: &mut Analyzer,
+    opts: &mut RunOptions<'_>,
+    stop: &dyn Fn() -> bool,
+    emit: &mut dyn FnMut(Event),
+    frame_done: &mut dyn FnMut(),
+) -> Vec<CaptureError> {
+    let mut errors = Vec::new();
     let mut read = 0u64;
     loop {
         if opts.count.is_some_and(|c| read >= c) {
@@ -165,14 +338,15 @@ pub fn run(
                 read += 1;
                 if let Some(w) = opts.writer.as_deref_mut() {
                     if let Err(e) = w.write_frame(&frame) {
-                        end.errors.push(CaptureError::Io {
+                        errors.push(CaptureError::Io {
                             path: "-w output".into(),
                             source: e,
                         });
                         break;
                     }
                 }
-                analyzer.frame(&frame, &mut emit);
+                analyzer.frame(&frame, emit);
+                frame_done();
             }
             Ok(None) => break,
             Err(e) => {
@@ -183,24 +357,16 @@ pub fn run(
                         ..
                     }
                 );
-                end.errors.push(e);
+                errors.push(e);
                 if !(opts.keep_going && resumable) {
                     break;
                 }
             }
         }
-        if stop.get() {
+        if stop() {
             break;
         }
     }
-    analyzer.finish(&mut emit);
-    end.output_error = output_error.into_inner();
-    end.stopped_by_sink = stop.get() && end.output_error.is_none();
-    let mut ct = analyzer.capture_totals();
-    let s = source.stats();
-    ct.kernel_drops = s.kernel_drops;
-    ct.filtered = s.filtered;
-    ct.damage = end.errors.first().map(|e| e.to_string());
-    totals.capture = ct;
-    end
+    analyzer.finish(emit);
+    errors
 }

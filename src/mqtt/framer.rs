@@ -142,6 +142,9 @@ enum Mode {
     Resync { since: u64 },
 }
 
+/// Buffer capacity a framer keeps between packets; a larger one is freed once it empties.
+const KEEP_CAPACITY: usize = 16 << 10;
+
 /// Frames one direction of a connection; memory is bounded by `max_packet`.
 #[derive(Clone, Debug)]
 pub struct Framer {
@@ -378,7 +381,11 @@ impl Framer {
                         self.pos += total as u64;
                         rest
                     }
-                    _ => self.stash(input),
+                    _ => {
+                        // The packet continues in later segments: room for all of it at once.
+                        self.buf.reserve_exact(total);
+                        self.stash(input)
+                    }
                 }
             }
             HeaderParse::Incomplete(_) => self.stash(input),
@@ -437,6 +444,7 @@ impl Framer {
                 let total = total as usize;
                 let mut rest = input;
                 if self.buf.len() < total {
+                    self.buf.reserve_exact(total - self.buf.len());
                     let take = (total - self.buf.len()).min(input.len());
                     let (head, tail) = input.split_at(take);
                     self.buf.extend_from_slice(head);
@@ -453,6 +461,10 @@ impl Framer {
                         body,
                     }));
                     self.buf.drain(..total);
+                    if self.buf.is_empty() && self.buf.capacity() > KEEP_CAPACITY {
+                        // A large packet's room is given back: memory follows what is held.
+                        self.buf = Vec::new();
+                    }
                 }
                 rest
             }
@@ -567,5 +579,57 @@ impl Framer {
             }
             HeaderParse::BadVarint(_) => false,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PUBLISH (QoS 0, topic "t") with `n` payload bytes.
+    fn publish(n: usize) -> Vec<u8> {
+        let body = 3 + n;
+        let mut v = vec![0x30];
+        let mut l = body;
+        loop {
+            let mut b = (l % 128) as u8;
+            l /= 128;
+            if l > 0 {
+                b |= 0x80;
+            }
+            v.push(b);
+            if l == 0 {
+                break;
+            }
+        }
+        v.extend_from_slice(&[0, 1, b't']);
+        v.extend((0..n).map(|i| (i % 251) as u8));
+        v
+    }
+
+    #[test]
+    fn a_large_packet_over_many_segments_is_whole_and_its_room_given_back() {
+        let big = publish(40_000);
+        let small = publish(2_000);
+        let mut f = Framer::new(1 << 20);
+        let mut seen: Vec<Vec<u8>> = Vec::new();
+        let total = (big.len() + small.len()) as u64;
+        let mut stream = big.clone();
+        stream.extend_from_slice(&small);
+        for seg in stream.chunks(1460) {
+            f.feed(seg, &mut |fe| {
+                if let FrameEvent::Packet(p) = fe {
+                    seen.push(p.bytes.to_vec());
+                }
+            });
+            if seen.len() == 1 && f.buf.is_empty() {
+                assert_eq!(f.buf.capacity(), 0, "40 KB of room kept after the packet");
+            }
+        }
+        assert_eq!(seen, vec![big, small]);
+        // The small packet's room (under KEEP_CAPACITY) is kept for the next one.
+        assert!(f.buf.is_empty());
+        assert!(f.buf.capacity() >= 2_000 && f.buf.capacity() <= KEEP_CAPACITY);
+        assert_eq!(f.offset(), total);
     }
 }

@@ -71,8 +71,10 @@ pub struct Totals {
     pub malformed: u64,
     /// Anomalies by name.
     pub anomalies: BTreeMap<&'static str, u64>,
-    /// Per client id.
+    /// Per client id, for the first [`MAX_CLIENTS`] ids seen.
     pub clients: BTreeMap<String, ClientTotals>,
+    /// Clients past [`MAX_CLIENTS`], folded together so memory does not follow capture size.
+    pub other_clients: ClientTotals,
     /// Latency per pair kind over all clients.
     pub latency: BTreeMap<&'static str, Latency>,
     /// Requests never answered.
@@ -88,6 +90,9 @@ pub struct Totals {
     /// Lower layers.
     pub capture: CaptureTotals,
 }
+
+/// Distinct client ids counted one by one; later ids are folded into `Totals::other_clients`.
+pub const MAX_CLIENTS: usize = 10_000;
 
 /// The per-client key of a connection: its client id, or "(empty id) ADDRESS" when the id is
 /// empty (refused or broker-assigned ids).
@@ -118,16 +123,30 @@ pub fn pair_kind(request: PacketType, answer: PacketType) -> &'static str {
 }
 
 impl Totals {
+    /// The totals of a connection's client: one lookup, the key copied only for a new client;
+    /// past [`MAX_CLIENTS`] ids, the shared `other_clients`.
+    fn client_mut(&mut self, label: &ConnLabel) -> Option<&mut ClientTotals> {
+        let id = label.client_id.as_deref()?;
+        if !id.is_empty() && self.clients.contains_key(id) {
+            return self.clients.get_mut(id);
+        }
+        let key = client_key(label)?;
+        if self.clients.len() < MAX_CLIENTS || self.clients.contains_key(&key) {
+            Some(self.clients.entry(key).or_default())
+        } else {
+            Some(&mut self.other_clients)
+        }
+    }
+
     /// Counts one event.
     pub fn add(&mut self, ev: &Event) {
         for a in &ev.anomalies {
             *self.anomalies.entry(a.name()).or_default() += 1;
-            if let (Anomaly::ReconnectStorm { per_minute, .. }, Some(key)) =
-                (a, client_key(&ev.conn))
-            {
-                let c = self.clients.entry(key).or_default();
-                c.storms += 1;
-                c.storm_peak_per_minute = c.storm_peak_per_minute.max(*per_minute);
+            if let Anomaly::ReconnectStorm { per_minute, .. } = a {
+                if let Some(c) = self.client_mut(&ev.conn) {
+                    c.storms += 1;
+                    c.storm_peak_per_minute = c.storm_peak_per_minute.max(*per_minute);
+                }
             }
         }
         match &ev.kind {
@@ -144,8 +163,11 @@ impl Totals {
                 for c in &p.reason_codes {
                     *self.codes.entry((p.ptype, p.version, *c)).or_default() += 1;
                 }
-                let client = client_key(&ev.conn).map(|key| {
-                    let c = self.clients.entry(key).or_default();
+                let kind = p.answers.map(|a| pair_kind(a.request_type, p.ptype));
+                if let (Some(a), Some(kind)) = (p.answers, kind) {
+                    self.latency.entry(kind).or_default().add(a.latency_ns);
+                }
+                if let Some(c) = self.client_mut(&ev.conn) {
                     c.packets += 1;
                     if p.ptype == PacketType::CONNACK && p.outcome == Outcome::Failure {
                         c.refused += 1;
@@ -158,22 +180,18 @@ impl Totals {
                             *c.failures.entry((p.ptype, *code)).or_default() += 1;
                         }
                     }
-                    c
-                });
-                if let Some(a) = p.answers {
-                    let kind = pair_kind(a.request_type, p.ptype);
-                    if let Some(c) = client {
+                    if let (Some(a), Some(kind)) = (p.answers, kind) {
                         c.latency.entry(kind).or_default().add(a.latency_ns);
                     }
-                    self.latency.entry(kind).or_default().add(a.latency_ns);
                 }
             }
             EventKind::ConnClose(c) => {
                 self.unanswered += c.unanswered.len() as u64;
-                if let (true, Some(key)) = (c.connect_seen, client_key(&ev.conn)) {
-                    let t = self.clients.entry(key).or_default();
-                    t.connections += 1;
-                    t.unanswered += c.unanswered.len() as u64;
+                if c.connect_seen {
+                    if let Some(t) = self.client_mut(&ev.conn) {
+                        t.connections += 1;
+                        t.unanswered += c.unanswered.len() as u64;
+                    }
                 }
             }
             EventKind::Gap { len, .. } => {
@@ -190,5 +208,49 @@ impl Totals {
     /// Total anomalies.
     pub fn anomaly_count(&self) -> u64 {
         self.anomalies.values().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Ts;
+    use crate::event::{ConnLabel, PacketInfo};
+    use crate::tcp::{ConnId, Dir};
+    use std::sync::Arc;
+
+    fn connect_from(id: &str) -> Event {
+        Event {
+            id: 0,
+            ts: Ts(0),
+            frame_no: 1,
+            conn: Arc::new(ConnLabel {
+                id: ConnId(0),
+                client: "10.0.0.2:4000".parse().unwrap(),
+                server: "10.0.0.1:1883".parse().unwrap(),
+                client_id: Some(id.to_string()),
+                version: None,
+            }),
+            dir: Some(Dir::ToServer),
+            kind: EventKind::Packet(Box::new(PacketInfo {
+                ptype: PacketType::CONNECT,
+                ..PacketInfo::default()
+            })),
+            anomalies: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn client_table_stops_growing_at_the_cap() {
+        let mut t = Totals::default();
+        for i in 0..MAX_CLIENTS + 5 {
+            t.add(&connect_from(&format!("c{i}")));
+        }
+        // A known client keeps counting on its own entry after the cap.
+        t.add(&connect_from("c0"));
+        assert_eq!(t.clients.len(), MAX_CLIENTS);
+        assert_eq!(t.other_clients.packets, 5);
+        assert_eq!(t.clients["c0"].packets, 2);
+        assert_eq!(t.packets, MAX_CLIENTS as u64 + 6);
     }
 }

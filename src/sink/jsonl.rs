@@ -7,14 +7,23 @@ use crate::mqtt::reason::{Catalogue, Severity};
 use crate::mqtt::types::Version;
 use crate::report::Totals;
 use serde_json::{json, Map, Value};
+use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Writes one JSON object per line.
+///
+/// Each line is serialised into a reused buffer and written with one call: serde_json makes
+/// many tiny writes, which cost more than the formatting when they go through `dyn Write`.
 pub struct JsonlSink<W: Write> {
     out: W,
     catalogue: Arc<Catalogue>,
     started: bool,
+    /// The line being built (reused).
+    line: Vec<u8>,
+    /// The event's "client-server" stream name (reused).
+    stream: String,
 }
 
 impl<W: Write> JsonlSink<W> {
@@ -24,6 +33,8 @@ impl<W: Write> JsonlSink<W> {
             out,
             catalogue,
             started: false,
+            line: Vec::with_capacity(1024),
+            stream: String::with_capacity(64),
         }
     }
 
@@ -34,14 +45,60 @@ impl<W: Write> JsonlSink<W> {
             schema: SCHEMA_VERSION,
             tool: "mqttscope",
         };
-        serde_json::to_writer(&mut self.out, &h)?;
-        self.out.write_all(b"\n")
+        self.write_line(&h)
     }
 
     fn write_line<T: serde::Serialize>(&mut self, v: &T) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, v)?;
-        self.out.write_all(b"\n")
+        write_line(&mut self.out, &mut self.line, v)
     }
+}
+
+/// Appends a decimal number without going through `fmt` (hot: twice per event).
+fn push_u32(s: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        s.push(char::from(d));
+    }
+}
+
+/// Appends `a` exactly as its `Display` does: IPv4 by hand, IPv6 through `fmt`.
+fn push_addr(s: &mut String, a: &SocketAddr) {
+    match a {
+        SocketAddr::V4(v4) => {
+            for (i, o) in v4.ip().octets().iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                push_u32(s, u32::from(*o));
+            }
+            s.push(':');
+            push_u32(s, u32::from(v4.port()));
+        }
+        SocketAddr::V6(_) => {
+            let _ = write!(s, "{a}");
+        }
+    }
+}
+
+/// Serialises `v` into `line` (cleared first) and writes it with its newline in one call.
+fn write_line<T: serde::Serialize>(
+    out: &mut impl Write,
+    line: &mut Vec<u8>,
+    v: &T,
+) -> io::Result<()> {
+    line.clear();
+    serde_json::to_writer(&mut *line, v)?;
+    line.push(b'\n');
+    out.write_all(line)
 }
 
 /// Builds the `packet` line of an event.
@@ -224,17 +281,26 @@ impl<W: Write> Sink for JsonlSink<W> {
                 return pipe_ok(Err(e));
             }
         }
-        let stream = ev.conn.stream();
-        let cat = Arc::clone(&self.catalogue);
+        let JsonlSink {
+            out,
+            catalogue,
+            line,
+            stream,
+            ..
+        } = self;
+        // The same text as `ConnLabel::stream`, without a new String per event.
+        stream.clear();
+        push_addr(stream, &ev.conn.client);
+        stream.push('-');
+        push_addr(stream, &ev.conn.server);
         let r = match &ev.kind {
             EventKind::Packet(p) => {
-                let line = packet_json(ev, p, &stream, &cat);
-                self.write_line(&line)
+                line.clear();
+                super::jsonw::packet_line(line, ev, p, stream, catalogue);
+                line.push(b'\n');
+                out.write_all(line)
             }
-            _ => {
-                let line = other_json(ev, &stream);
-                self.write_line(&line)
-            }
+            _ => write_line(out, line, &other_json(ev, stream)),
         };
         pipe_ok(r)
     }
@@ -244,16 +310,39 @@ impl<W: Write> Sink for JsonlSink<W> {
             if !self.started {
                 self.header()?;
             }
-            let mut v = crate::sink::summary::summary_json(totals, &self.catalogue);
-            if let Value::Object(m) = &mut v {
-                m.insert("kind".into(), json!("summary"));
-            }
-            self.write_line(&v)?;
+            crate::sink::summary::write_summary_json(
+                &mut self.out,
+                totals,
+                &self.catalogue,
+                &[("kind", json!("summary"))],
+            )?;
+            self.out.write_all(b"\n")?;
             self.out.flush()
         })();
         match r {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
             r => r,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_formatted_addresses_match_display() {
+        for a in [
+            "0.0.0.0:0",
+            "10.1.200.3:1883",
+            "255.255.255.255:65535",
+            "[fd00::1:0:7]:20001",
+            "[::ffff:10.0.0.1]:80",
+        ] {
+            let addr: SocketAddr = a.parse().unwrap();
+            let mut s = String::new();
+            push_addr(&mut s, &addr);
+            assert_eq!(s, addr.to_string());
         }
     }
 }

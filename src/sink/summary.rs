@@ -5,7 +5,7 @@ use crate::event::Event;
 use crate::mqtt::reason::{Catalogue, Severity};
 use crate::mqtt::types::Version;
 use crate::report::latency::Latency;
-use crate::report::Totals;
+use crate::report::{ClientTotals, Totals};
 use crate::timefmt::latency as fmt_lat;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -34,8 +34,37 @@ fn lat_json(l: &Latency) -> Value {
     })
 }
 
-/// The totals as one JSON object (the last line of JSON Lines output).
-pub fn summary_json(t: &Totals, cat: &Catalogue) -> Value {
+/// One client's totals as JSON (an element of the summary's `clients` array).
+fn client_json(id: &str, c: &ClientTotals) -> Value {
+    let failures: Vec<Value> = c
+        .failures
+        .iter()
+        .map(|((pt, code), n)| json!({"type": pt.name(), "code": code.0, "count": n}))
+        .collect();
+    let lat: serde_json::Map<String, Value> = c
+        .latency
+        .iter()
+        .map(|(k, l)| (k.to_string(), lat_json(l)))
+        .collect();
+    json!({"client_id": id, "connections": c.connections,
+           "reconnects": c.connections.saturating_sub(1), "refused": c.refused,
+           "packets": c.packets, "unanswered": c.unanswered,
+           "reconnect_storms": c.storms,
+           "storm_peak_per_minute": c.storm_peak_per_minute,
+           "failures": failures, "latency": lat})
+}
+
+/// Every client entry: the tracked ids, then the clients past the cap folded into one entry.
+fn clients(t: &Totals) -> impl Iterator<Item = (&str, &ClientTotals)> {
+    let other = (t.other_clients.packets > 0).then_some((OTHER_CLIENTS, &t.other_clients));
+    t.clients.iter().map(|(k, v)| (k.as_str(), v)).chain(other)
+}
+
+/// Name of the entry that folds the clients past [`crate::report::MAX_CLIENTS`].
+pub const OTHER_CLIENTS: &str = "(other clients past the tracking cap)";
+
+/// The totals as one JSON object, without the `clients` array (see [`write_summary_json`]).
+fn summary_fields(t: &Totals, cat: &Catalogue) -> serde_json::Map<String, Value> {
     let by_type: serde_json::Map<String, Value> = t
         .by_type
         .iter()
@@ -50,35 +79,13 @@ pub fn summary_json(t: &Totals, cat: &Catalogue) -> Value {
                    "success": ex.severity != Severity::Failure, "count": n})
         })
         .collect();
-    let clients: Vec<Value> = t
-        .clients
-        .iter()
-        .map(|(id, c)| {
-            let failures: Vec<Value> = c
-                .failures
-                .iter()
-                .map(|((pt, code), n)| json!({"type": pt.name(), "code": code.0, "count": n}))
-                .collect();
-            let lat: serde_json::Map<String, Value> = c
-                .latency
-                .iter()
-                .map(|(k, l)| (k.to_string(), lat_json(l)))
-                .collect();
-            json!({"client_id": id, "connections": c.connections,
-                   "reconnects": c.connections.saturating_sub(1), "refused": c.refused,
-                   "packets": c.packets, "unanswered": c.unanswered,
-                   "reconnect_storms": c.storms,
-                   "storm_peak_per_minute": c.storm_peak_per_minute,
-                   "failures": failures, "latency": lat})
-        })
-        .collect();
     let lat: serde_json::Map<String, Value> = t
         .latency
         .iter()
         .map(|(k, l)| (k.to_string(), lat_json(l)))
         .collect();
     let c = &t.capture;
-    json!({
+    let v = json!({
         "packets": t.packets,
         "failures": t.failures,
         "notices": t.notices,
@@ -87,7 +94,6 @@ pub fn summary_json(t: &Totals, cat: &Catalogue) -> Value {
         "by_type": by_type,
         "reason_codes": codes,
         "anomalies": t.anomalies,
-        "clients": clients,
         "latency": lat,
         "stream": {"gaps": t.gaps.0, "gap_bytes": t.gaps.1, "skipped_bytes": t.skipped_bytes,
                    "oversize": t.oversize, "encrypted": t.encrypted},
@@ -95,7 +101,58 @@ pub fn summary_json(t: &Totals, cat: &Catalogue) -> Value {
                     "not_tcp": c.not_tcp, "tcp_connections": c.tcp_connections,
                     "mqtt_connections": c.mqtt_connections, "caps_hit": c.caps_hit,
                     "kernel_drops": c.kernel_drops, "filtered": c.filtered, "damage": c.damage},
-    })
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// The totals as one JSON object (the last line of JSON Lines output).
+pub fn summary_json(t: &Totals, cat: &Catalogue) -> Value {
+    let mut m = summary_fields(t, cat);
+    let list: Vec<Value> = clients(t).map(|(id, c)| client_json(id, c)).collect();
+    m.insert("clients".into(), Value::Array(list));
+    Value::Object(m)
+}
+
+/// Writes [`summary_json`] plus `extra` fields, byte for byte as serde_json would, but one
+/// client at a time, so memory does not grow with the number of clients.
+pub fn write_summary_json(
+    out: &mut dyn Write,
+    t: &Totals,
+    cat: &Catalogue,
+    extra: &[(&str, Value)],
+) -> io::Result<()> {
+    let mut m = summary_fields(t, cat);
+    for (k, v) in extra {
+        m.insert((*k).to_string(), v.clone());
+    }
+    // serde_json's map keeps keys sorted: "clients" goes where it would sort.
+    let mut keys: Vec<&str> = m.keys().map(String::as_str).collect();
+    keys.push("clients");
+    keys.sort_unstable();
+    out.write_all(b"{")?;
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, k)?;
+        out.write_all(b":")?;
+        if *k == "clients" {
+            out.write_all(b"[")?;
+            for (j, (id, c)) in clients(t).enumerate() {
+                if j > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *out, &client_json(id, c))?;
+            }
+            out.write_all(b"]")?;
+        } else if let Some(v) = m.get(*k) {
+            serde_json::to_writer(&mut *out, v)?;
+        }
+    }
+    out.write_all(b"}")
 }
 
 /// The totals as text for people.
@@ -177,12 +234,12 @@ pub fn summary_text(t: &Totals, cat: &Catalogue) -> String {
             );
         }
     }
-    if !t.clients.is_empty() {
+    if !t.clients.is_empty() || t.other_clients.packets > 0 {
         let _ = writeln!(
             s,
             "Clients:                                 conns reconnects refused  packets failures unanswered"
         );
-        for (id, c) in &t.clients {
+        for (id, c) in clients(t) {
             let fails: u64 = c.failures.values().sum();
             let _ = write!(
                 s,
@@ -226,5 +283,75 @@ impl<W: Write> Sink for SummarySink<W> {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
             r => r,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mqtt::types::{PacketType, ReasonCode};
+
+    fn totals(clients: usize) -> Totals {
+        let mut t = Totals {
+            packets: 12,
+            failures: 2,
+            ..Totals::default()
+        };
+        t.by_type.insert(PacketType::CONNECT, [3, 0]);
+        t.by_type.insert(PacketType::CONNACK, [0, 3]);
+        t.codes.insert(
+            (PacketType::CONNACK, Some(Version::V5), ReasonCode(0x87)),
+            2,
+        );
+        t.anomalies.insert("orphan_answer", 1);
+        t.latency
+            .entry("CONNECT-CONNACK")
+            .or_default()
+            .add(1_500_000);
+        for i in 0..clients {
+            let c = t.clients.entry(format!("dev-{i}")).or_default();
+            c.connections = 2;
+            c.packets = 5;
+            c.failures
+                .insert((PacketType::CONNACK, ReasonCode(0x87)), 1);
+            c.latency
+                .entry("CONNECT-CONNACK")
+                .or_default()
+                .add(2_000_000);
+        }
+        t.capture.frames = 40;
+        t.capture.link_types.insert("ETHERNET".into(), 40);
+        t
+    }
+
+    #[test]
+    fn streamed_summary_is_byte_identical_to_the_value_form() {
+        let cat = Catalogue::builtin();
+        for n in [0, 1, 3] {
+            let mut t = totals(n);
+            if n == 3 {
+                t.other_clients.packets = 9;
+            }
+            let mut v = summary_json(&t, &cat);
+            if let Value::Object(m) = &mut v {
+                m.insert("kind".into(), json!("summary"));
+            }
+            let want = serde_json::to_string(&v).unwrap();
+            let mut got = Vec::new();
+            write_summary_json(&mut got, &t, &cat, &[("kind", json!("summary"))]).unwrap();
+            assert_eq!(String::from_utf8(got).unwrap(), want, "{n} clients");
+        }
+    }
+
+    #[test]
+    fn clients_past_the_cap_are_listed_as_one_entry() {
+        let mut t = totals(2);
+        t.other_clients.packets = 4;
+        let v = summary_json(&t, &Catalogue::builtin());
+        let list = v["clients"].as_array().unwrap();
+        assert_eq!(list.len(), 3);
+        assert_eq!(list[2]["client_id"], OTHER_CLIENTS);
+        assert_eq!(list[2]["packets"], 4);
+        assert!(summary_text(&t, &Catalogue::builtin()).contains(OTHER_CLIENTS));
     }
 }

@@ -1,0 +1,277 @@
+//! A hand-written JSON Lines writer for `packet` lines: the same bytes as serialising
+//! [`PacketJson`](super::schema::PacketJson) with serde_json, written straight into a reused
+//! buffer with the keys as literals (serde_json escapes every key and goes through one call per
+//! token, which made it most of a `--format jsonl` run).
+
+use crate::event::{Event, PacketInfo};
+use crate::mqtt::reason::{Catalogue, Severity};
+use crate::mqtt::types::{PacketType, Version};
+
+/// Lowercase hex digits, as serde_json writes `\u00XX` escapes.
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `s` as a JSON string, escaped exactly as serde_json does.
+pub fn push_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let b = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => &[],
+            _ => continue,
+        };
+        out.extend_from_slice(b.get(start..i).unwrap_or(&[]));
+        if esc.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(c >> 4)]);
+            out.push(HEX[usize::from(c & 0xf)]);
+        } else {
+            out.extend_from_slice(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(b.get(start..).unwrap_or(&[]));
+    out.push(b'"');
+}
+
+/// Appends an unsigned integer in decimal.
+pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut d = [0u8; 20];
+    let mut i = d.len();
+    loop {
+        i -= 1;
+        d[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(d.get(i..).unwrap_or(&[]));
+}
+
+/// Appends a float as serde_json writes it (null when not finite).
+pub fn push_f64(out: &mut Vec<u8>, v: f64) {
+    // serde_json's own formatting, into the same buffer: no intermediate string.
+    if serde_json::to_writer(&mut *out, &v).is_err() {
+        out.extend_from_slice(b"null");
+    }
+}
+
+fn push_bool(out: &mut Vec<u8>, v: bool) {
+    out.extend_from_slice(if v { b"true" } else { b"false" });
+}
+
+fn push_opt_u64(out: &mut Vec<u8>, v: Option<u64>) {
+    match v {
+        Some(n) => push_u64(out, n),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn push_opt_str(out: &mut Vec<u8>, v: Option<&str>) {
+    match v {
+        Some(s) => push_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Appends the `packet` line of `ev` (no newline); the same bytes as
+/// `serde_json::to_writer(out, &packet_json(ev, p, stream, cat))`.
+pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, cat: &Catalogue) {
+    let version = p.version.unwrap_or(Version::V5);
+    out.extend_from_slice(b"{\"kind\":\"packet\",\"id\":");
+    push_u64(out, ev.id);
+    out.extend_from_slice(b",\"ts\":");
+    push_f64(out, ev.ts.as_secs_f64());
+    out.extend_from_slice(b",\"frame\":");
+    push_u64(out, ev.frame_no);
+    out.extend_from_slice(b",\"stream\":");
+    push_str(out, stream);
+    out.extend_from_slice(b",\"dir\":");
+    push_str(out, ev.dir.map_or("c2s", |d| d.as_str()));
+    out.extend_from_slice(b",\"client_id\":");
+    push_opt_str(out, ev.conn.client_id.as_deref());
+    out.extend_from_slice(b",\"type\":");
+    push_str(out, p.ptype.name());
+    out.extend_from_slice(b",\"type_num\":");
+    push_u64(out, u64::from(p.ptype.0));
+    out.extend_from_slice(b",\"version\":");
+    push_opt_u64(out, p.version.map(|v| u64::from(v.0)));
+    out.extend_from_slice(b",\"packet_id\":");
+    push_opt_u64(out, p.packet_id.map(u64::from));
+    out.extend_from_slice(b",\"qos\":");
+    push_opt_u64(out, p.qos.map(u64::from));
+    out.extend_from_slice(b",\"dup\":");
+    push_bool(out, p.dup);
+    out.extend_from_slice(b",\"retain\":");
+    push_bool(out, p.retain);
+    out.extend_from_slice(b",\"topic\":");
+    push_opt_str(out, p.topic.as_deref());
+    out.extend_from_slice(b",\"topic_alias\":");
+    push_opt_u64(out, p.topic_alias.map(u64::from));
+    out.extend_from_slice(b",\"topic_resolved\":");
+    push_opt_str(out, p.topic_resolved.as_deref());
+    out.extend_from_slice(b",\"topics\":");
+    if matches!(p.ptype, PacketType::SUBSCRIBE | PacketType::UNSUBSCRIBE) {
+        out.push(b'[');
+        for (i, t) in p.topics.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"topic\":");
+            push_str(out, &t.topic);
+            out.extend_from_slice(b",\"qos\":");
+            push_opt_u64(out, t.qos.map(u64::from));
+            out.push(b'}');
+        }
+        out.push(b']');
+    } else {
+        out.extend_from_slice(b"null");
+    }
+    out.extend_from_slice(b",\"reason_codes\":[");
+    for (i, c) in p.reason_codes.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_u64(out, u64::from(c.0));
+    }
+    out.extend_from_slice(b"],\"reason\":[");
+    for (i, c) in p.reason_codes.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let ex = cat.explain(*c, p.ptype, version);
+        out.extend_from_slice(b"{\"code\":");
+        push_u64(out, u64::from(c.0));
+        out.extend_from_slice(b",\"name\":");
+        push_str(out, ex.name);
+        out.extend_from_slice(b",\"success\":");
+        push_bool(out, ex.severity != Severity::Failure);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"reason_string\":");
+    push_opt_str(out, p.reason_string.as_deref());
+    out.extend_from_slice(b",\"malformed\":");
+    match &p.malformed {
+        Some(m) => push_str(out, m),
+        None => out.extend_from_slice(b"false"),
+    }
+    out.extend_from_slice(b",\"anomalies\":[");
+    for (i, a) in ev.anomalies.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(out, a.name());
+    }
+    out.extend_from_slice(b"],\"anomaly_details\":[");
+    for (i, a) in ev.anomalies.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(out, &a.describe());
+    }
+    out.extend_from_slice(b"],\"answers\":");
+    match p.answers {
+        Some(a) => {
+            out.extend_from_slice(b"{\"id\":");
+            push_u64(out, a.request);
+            out.extend_from_slice(b",\"type\":");
+            push_str(out, a.request_type.name());
+            out.extend_from_slice(b",\"frame\":");
+            push_u64(out, a.request_frame);
+            out.extend_from_slice(b",\"latency_ms\":");
+            push_f64(out, a.latency_ns as f64 / 1e6);
+            out.push(b'}');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+    if !p.sub_outcomes.is_empty() {
+        out.extend_from_slice(b",\"sub_outcomes\":[");
+        for (i, o) in p.sub_outcomes.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"topic\":");
+            push_str(out, &o.topic);
+            out.extend_from_slice(b",\"requested_qos\":");
+            push_u64(out, u64::from(o.requested_qos));
+            out.extend_from_slice(b",\"code\":");
+            push_u64(out, u64::from(o.code.0));
+            out.extend_from_slice(b",\"name\":");
+            push_str(out, cat.explain(o.code, p.ptype, version).name);
+            out.extend_from_slice(b",\"downgraded\":");
+            push_bool(out, o.downgraded);
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+    if let Some(c) = &p.connect {
+        out.extend_from_slice(b",\"connect\":{\"protocol_name\":");
+        push_str(out, &c.protocol_name);
+        out.extend_from_slice(b",\"level\":");
+        push_u64(out, u64::from(c.level));
+        out.extend_from_slice(b",\"client_id\":");
+        push_str(out, &c.client_id);
+        out.extend_from_slice(b",\"clean_start\":");
+        push_bool(out, c.clean_start);
+        out.extend_from_slice(b",\"keep_alive\":");
+        push_u64(out, u64::from(c.keep_alive));
+        out.extend_from_slice(b",\"username\":");
+        push_opt_str(out, c.username.as_deref());
+        out.extend_from_slice(b",\"password\":");
+        push_opt_str(out, c.password.as_deref());
+        out.extend_from_slice(b",\"will_topic\":");
+        push_opt_str(out, c.will_topic.as_deref());
+        out.push(b'}');
+    }
+    if let Some(sp) = p.session_present {
+        out.extend_from_slice(b",\"session_present\":");
+        push_bool(out, sp);
+    }
+    out.extend_from_slice(b",\"size\":");
+    push_u64(out, u64::from(p.size));
+    out.extend_from_slice(b",\"payload_len\":");
+    push_opt_u64(out, p.payload_len.map(u64::from));
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_escape_like_serde_json() {
+        for s in [
+            "",
+            "plain/topic",
+            "quote\" back\\slash",
+            "\u{0}\u{1}\u{8}\u{c}\n\r\t\u{1f}\u{7f}",
+            "é ☃ 𝄞 mixed\u{b}",
+        ] {
+            let mut got = Vec::new();
+            push_str(&mut got, s);
+            assert_eq!(got, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_format_like_serde_json() {
+        for n in [0u64, 7, 10, 99, 1883, u64::from(u32::MAX), u64::MAX] {
+            let mut got = Vec::new();
+            push_u64(&mut got, n);
+            assert_eq!(got, serde_json::to_vec(&n).unwrap());
+        }
+        for f in [0.0, 1_704_067_200.000_315, 0.25, -3.5, f64::NAN] {
+            let mut got = Vec::new();
+            push_f64(&mut got, f);
+            assert_eq!(got, serde_json::to_vec(&f).unwrap());
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The hand-written JSON Lines packet writer gives the same bytes as serde_json on every
+//! packet of every capture in the corpus (and on a generated benchmark capture).
+
+#[allow(dead_code, unused_imports)]
+#[path = "../src/bin/mqttscope-gencap/gen.rs"]
+mod gen;
+#[allow(dead_code, unused_imports)]
+#[path = "../src/bin/mqttscope-gencap/mqtt.rs"]
+mod mqtt;
+#[allow(dead_code, unused_imports)]
+#[path = "../src/bin/mqttscope-gencap/script.rs"]
+mod script;
+#[allow(dead_code, unused_imports)]
+#[path = "../src/bin/mqttscope-gencap/tcp.rs"]
+mod tcp;
+
+use mqttscope::capture::{open_reader, FileOptions, FrameSource};
+use mqttscope::event::{Event, EventKind};
+use mqttscope::limits::Limits;
+use mqttscope::mqtt::reason::Catalogue;
+use mqttscope::pipeline::Analyzer;
+use mqttscope::session::SessionConfig;
+use mqttscope::sink::jsonl::packet_json;
+use mqttscope::sink::jsonw::packet_line;
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            captures(&p, out);
+        } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+            out.push(p);
+        }
+    }
+}
+
+fn events(bytes: Vec<u8>) -> Vec<Event> {
+    let Ok(mut src) = open_reader(
+        Box::new(Cursor::new(bytes)),
+        "t",
+        None,
+        &FileOptions::default(),
+    ) else {
+        return Vec::new();
+    };
+    let cfg = SessionConfig {
+        ports: vec![1883, 1884],
+        ..SessionConfig::default()
+    };
+    let mut an = Analyzer::new(&Limits::default(), cfg, Arc::new(Catalogue::builtin()));
+    let mut evs = Vec::new();
+    while let Ok(Some(f)) = src.next_frame() {
+        an.frame(&f, &mut |e| evs.push(e));
+    }
+    an.finish(&mut |e| evs.push(e));
+    evs
+}
+
+#[test]
+fn hand_written_packet_lines_equal_serde_json() {
+    let mut files = Vec::new();
+    captures(Path::new("captures"), &mut files);
+    files.sort();
+    let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
+    for f in &files {
+        let mut b = Vec::new();
+        if std::fs::File::open(f)
+            .and_then(|mut h| h.read_to_end(&mut b))
+            .is_ok()
+        {
+            inputs.push((f.display().to_string(), b));
+        }
+    }
+    let mut generated = Vec::new();
+    let o = gen::GenOptions {
+        target_bytes: 1 << 20,
+        seed: 11,
+        concurrency: 16,
+    };
+    gen::generate(&mut generated, &o).unwrap();
+    inputs.push(("generated".into(), generated));
+    assert!(inputs.len() > 10, "the corpus is found");
+    let cat = Catalogue::builtin();
+    let mut packets = 0;
+    for (name, bytes) in inputs {
+        for ev in events(bytes) {
+            let EventKind::Packet(p) = &ev.kind else {
+                continue;
+            };
+            let stream = ev.conn.stream();
+            let want = serde_json::to_string(&packet_json(&ev, p, &stream, &cat)).unwrap();
+            let mut got = Vec::new();
+            packet_line(&mut got, &ev, p, &stream, &cat);
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                want,
+                "{name} event {}",
+                ev.id
+            );
+            packets += 1;
+        }
+    }
+    assert!(packets > 1000, "{packets} packets compared");
+}
