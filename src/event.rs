@@ -132,6 +132,8 @@ pub struct PacketInfo {
     pub reason_implied: bool,
     /// Reason String property.
     pub reason_string: Option<String>,
+    /// User Property pairs, in packet order (MQTT 5.0 §3.x.2.x User Property).
+    pub user_properties: Vec<(String, String)>,
     /// CONNECT details.
     pub connect: Option<Box<ConnectInfo>>,
     /// CONNACK Session Present flag.
@@ -249,6 +251,11 @@ pub struct ConnClose {
     /// connection was accepted and did not end with the client's DISCONNECT 0x00 (5.0 §3.1.2.5,
     /// §3.14.4; 3.1.1 §3.1.2.5).
     pub will_expected: bool,
+    /// The connection's protocol version, when known.
+    pub version: Option<Version>,
+    /// How the version was learnt ("stated by the CONNECT", "inferred from a PUBACK with
+    /// properties", "assumed (--assume-version)").
+    pub version_evidence: Option<&'static str>,
 }
 
 /// A typed finding attached to an event.

@@ -188,6 +188,10 @@ pub fn packet_info(
     }
     if let Some(props) = pkt.properties() {
         info.reason_string = props.reason_string().map(str::to_string);
+        info.user_properties = props
+            .user_properties()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         if opts.properties {
             properties(props, &mut info.properties, opts.show_secrets);
             if let Packet::Connect(Connect { will: Some(w), .. }) = pkt {

@@ -438,6 +438,8 @@ impl ConnState {
             will_expected: self.will
                 && self.outcome == ConnOutcome::Accepted
                 && client_dc != Some(ReasonCode(0)),
+            version: self.version,
+            version_evidence: self.version.and(self.version_note),
         }
     }
 }

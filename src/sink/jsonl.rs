@@ -157,6 +157,11 @@ pub fn packet_json<'a>(
         reason_codes: p.reason_codes.iter().map(|c| c.0).collect(),
         reason,
         reason_string: p.reason_string.as_deref(),
+        user_properties: p
+            .user_properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect(),
         malformed: match &p.malformed {
             Some(m) => Value::String(m.clone()),
             None => Value::Bool(false),
@@ -218,6 +223,8 @@ pub fn other_json<'a>(ev: &'a Event, stream: &'a str) -> OtherJson<'a> {
             detail.insert("connect_seen".into(), json!(c.connect_seen));
             detail.insert("connack".into(), json!(c.connack.map(|r| r.0)));
             detail.insert("will_expected".into(), json!(c.will_expected));
+            detail.insert("version".into(), json!(c.version.map(|v| v.0)));
+            detail.insert("version_evidence".into(), json!(c.version_evidence));
             let un: Vec<Value> = c
                 .unanswered
                 .iter()

@@ -158,6 +158,20 @@ pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, 
     }
     out.extend_from_slice(b"],\"reason_string\":");
     push_opt_str(out, p.reason_string.as_deref());
+    if !p.user_properties.is_empty() {
+        out.extend_from_slice(b",\"user_properties\":[");
+        for (i, (k, v)) in p.user_properties.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'[');
+            push_str(out, k);
+            out.push(b',');
+            push_str(out, v);
+            out.push(b']');
+        }
+        out.push(b']');
+    }
     out.extend_from_slice(b",\"malformed\":");
     match &p.malformed {
         Some(m) => push_str(out, m),
@@ -273,5 +287,49 @@ mod tests {
             push_f64(&mut got, f);
             assert_eq!(got, serde_json::to_vec(&f).unwrap());
         }
+    }
+
+    #[test]
+    fn user_properties_and_both_writers_agree() {
+        use crate::event::{ConnLabel, EventKind};
+        use crate::mqtt::types::{PacketType, ReasonCode};
+        let p = PacketInfo {
+            ptype: PacketType::PUBACK,
+            version: Some(Version::V5),
+            packet_id: Some(7),
+            reason_codes: vec![ReasonCode(0x87)],
+            reason_string: Some("no \"acl\"".into()),
+            user_properties: vec![("k\n".into(), "v".into()), ("a".into(), "b".into())],
+            ..PacketInfo::default()
+        };
+        let ev = Event {
+            id: 3,
+            ts: crate::capture::Ts(1_700_000_000_123_456_000),
+            frame_no: 9,
+            conn: std::sync::Arc::new(ConnLabel {
+                id: crate::tcp::ConnId(0),
+                client: "10.0.0.2:4000".parse().expect("addr"),
+                server: "10.0.0.1:1883".parse().expect("addr"),
+                client_id: Some("c".into()),
+                version: Some(Version::V5),
+            }),
+            dir: Some(crate::tcp::Dir::ToClient),
+            kind: EventKind::Anomaly,
+            anomalies: Vec::new(),
+        };
+        let cat = Catalogue::builtin();
+        let mut got = Vec::new();
+        packet_line(&mut got, &ev, &p, "s", &cat);
+        let want = serde_json::to_vec(&crate::sink::jsonl::packet_json(&ev, &p, "s", &cat))
+            .expect("serialises");
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&want)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&got).expect("valid JSON");
+        assert_eq!(
+            v["user_properties"],
+            serde_json::json!([["k\n", "v"], ["a", "b"]])
+        );
     }
 }

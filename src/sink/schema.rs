@@ -136,6 +136,9 @@ pub struct PacketJson<'a> {
     pub reason: Vec<ReasonJson<'a>>,
     /// Reason String property.
     pub reason_string: Option<&'a str>,
+    /// User Property pairs as `[name, value]`, left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub user_properties: Vec<(&'a str, &'a str)>,
     /// false, or why the packet is malformed.
     pub malformed: serde_json::Value,
     /// Anomaly names.

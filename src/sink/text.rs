@@ -90,6 +90,11 @@ impl<W: Write> TextSink<W> {
             }
             EventKind::ConnClose(c) => {
                 let _ = write!(self.line, "{:<11} {:?}", "CLOSE", c.reason);
+                if let (Some(v), Some(e)) = (c.version, c.version_evidence) {
+                    if !e.starts_with("stated") {
+                        let _ = write!(self.line, " (MQTT {v}, {e})");
+                    }
+                }
                 if !c.unanswered.is_empty() {
                     let mut s = String::from(" unanswered:");
                     for (t, id, _) in &c.unanswered {

@@ -173,6 +173,7 @@ impl AppState {
             reason_codes,
             reason_implied,
             reason_string,
+            user_properties: _,
             connect,
             session_present,
             payload_len,
