@@ -25,6 +25,45 @@ pub struct Limits {
     pub max_inflight_per_conn: usize,
     /// Events kept by the TUI timeline (oldest dropped past it).
     pub max_events: usize,
+    /// Bytes the whole analysis may hold in its buffers and tables (`--memory-budget MiB`):
+    /// shared out between TCP reassembly, IP fragments, MQTT framers and connection state by
+    /// the `*_budget` methods below. Hitting a share is counted as a cap hit.
+    pub memory_budget: usize,
+}
+
+/// Default of `Limits::memory_budget`: 256 MiB.
+pub const DEFAULT_MEMORY_BUDGET: usize = 256 << 20;
+
+/// Estimated bytes of one tracked connection with no data buffered: reassembly and session
+/// state, both framers, the labels and the table entries (measured on the half-open flood of
+/// tests/hostile.rs, rounded up).
+pub const FLOW_COST: usize = 2048;
+
+impl Limits {
+    /// Out-of-order bytes buffered by TCP reassembly across all connections: half the budget.
+    pub fn tcp_budget(&self) -> usize {
+        self.memory_budget / 2
+    }
+
+    /// Bytes held by incomplete IPv4 fragment sets: `max_frag_bytes`, at most an eighth of the
+    /// budget.
+    pub fn frag_budget(&self) -> usize {
+        self.max_frag_bytes.min(self.memory_budget / 8)
+    }
+
+    /// Bytes held by MQTT framers (incomplete packets) and by connections awaiting content
+    /// detection, across all connections: a quarter of the budget.
+    pub fn framer_budget(&self) -> usize {
+        self.memory_budget / 4
+    }
+
+    /// Connections tracked at once: `max_flows`, lowered so that their fixed cost
+    /// (`FLOW_COST` each) fits in an eighth of the budget.
+    pub fn flow_budget(&self) -> usize {
+        self.max_flows
+            .min(self.memory_budget / 8 / FLOW_COST)
+            .max(1)
+    }
 }
 
 impl Default for Limits {
@@ -41,6 +80,7 @@ impl Default for Limits {
             frag_timeout_secs: 30,
             max_inflight_per_conn: 65_535,
             max_events: 2_000_000,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
         }
     }
 }

@@ -84,6 +84,21 @@ impl InFlight {
         }
     }
 
+    /// Packet-id exchanges and pings held.
+    pub fn len(&self) -> usize {
+        self.by_id.len() + self.pings.len()
+    }
+
+    /// True when nothing is in flight.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Changes the cap on packet-id exchanges (lowered under memory pressure).
+    pub fn set_cap(&mut self, cap: usize) {
+        self.cap = cap.max(1);
+    }
+
     /// Records a packet-id request from `origin`.
     pub fn record_id(&mut self, origin: Dir, id: u16, p: Pending) -> Record {
         if let Some(old) = self.by_id.get_mut(&(origin, id)) {

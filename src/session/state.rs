@@ -137,6 +137,16 @@ impl ConnState {
         }
     }
 
+    /// Requests held in the in-flight table.
+    pub fn inflight_len(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// Changes the in-flight cap (lowered under memory pressure).
+    pub fn set_inflight_cap(&mut self, cap: usize) {
+        self.inflight.set_cap(cap);
+    }
+
     fn keep_alive_check(&mut self, at: At, out: &mut Vec<Anomaly>) {
         if at.dir != Dir::ToServer {
             return;
