@@ -40,11 +40,11 @@ fuzz_target!(|data: &[u8]| {
             match decode(&raw, input.version) {
                 Ok(p) => {
                     let info = packet_info(&raw, &p, input.version, cat, &opts);
-                    let _ = format!("{info:?}");
+                    assert!(info.raw.len() <= opts.raw);
                 }
                 Err(e) => {
                     let info = malformed_info(&raw, &e, Some(input.version), &opts);
-                    let _ = format!("{e} {info:?}");
+                    assert!(info.malformed.is_some_and(|m| !m.is_empty()));
                 }
             }
             evs.push(Ev::Packet(raw.offset, raw.bytes.to_vec()));

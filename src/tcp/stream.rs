@@ -123,6 +123,13 @@ impl Stream {
         }
         if s > self.next {
             self.make_room(em, tag, s, e);
+            // Giving up holes may have delivered held bytes at or beyond `s`: forget those too.
+            if s < self.next {
+                let cut = (self.next - s).min(p.len() as u64) as usize;
+                p = p.get(cut..).unwrap_or(&[]);
+                s += cut as u64;
+                e = s + p.len() as u64;
+            }
         }
         let mut mm = Mismatch::default();
         if s > self.next {
