@@ -35,20 +35,20 @@ pub struct Limits {
 pub const DEFAULT_MEMORY_BUDGET: usize = 256 << 20;
 
 /// Estimated bytes of one tracked connection with no data buffered: reassembly and session
-/// state, both framers, the labels and the table entries (measured on the half-open flood of
-/// tests/hostile.rs, rounded up).
-pub const FLOW_COST: usize = 2048;
+/// state, both framers, the labels, the table entries and the closed-connection record kept
+/// after it (measured on the half-open flood of tests/hostile.rs, rounded up).
+pub const FLOW_COST: usize = 4096;
 
 impl Limits {
-    /// Out-of-order bytes buffered by TCP reassembly across all connections: half the budget.
+    /// Out-of-order bytes buffered by TCP reassembly across all connections: 3/8 of the budget.
     pub fn tcp_budget(&self) -> usize {
-        self.memory_budget / 2
+        self.memory_budget / 8 * 3
     }
 
-    /// Bytes held by incomplete IPv4 fragment sets: `max_frag_bytes`, at most an eighth of the
+    /// Bytes held by incomplete IPv4 fragment sets: `max_frag_bytes`, at most 1/16 of the
     /// budget.
     pub fn frag_budget(&self) -> usize {
-        self.max_frag_bytes.min(self.memory_budget / 8)
+        self.max_frag_bytes.min(self.memory_budget / 16)
     }
 
     /// Bytes held by MQTT framers (incomplete packets) and by connections awaiting content

@@ -414,6 +414,9 @@ impl Sessions {
                     TcpAnomaly::BufferCap => {
                         Anomaly::CapHit("TCP bytes buffered per direction (--max-buffer)")
                     }
+                    TcpAnomaly::BudgetCap => Anomaly::CapHit(
+                        "memory budget: TCP reassembly of all connections (--memory-budget)",
+                    ),
                     TcpAnomaly::HoleCap => Anomaly::CapHit("TCP holes per direction (--max-holes)"),
                     TcpAnomaly::FlowCap => Anomaly::CapHit("TCP connections tracked (--max-flows)"),
                     TcpAnomaly::DataAfterFin => Anomaly::ReservedBits("TCP data after FIN"),

@@ -118,6 +118,7 @@ impl Emitter<'_, '_> {
         match kind {
             TcpAnomaly::OverlapMismatch { .. } => self.stats.overlap_mismatches += 1,
             TcpAnomaly::BufferCap => self.stats.caps.buffer += 1,
+            TcpAnomaly::BudgetCap => self.stats.caps.budget += 1,
             TcpAnomaly::HoleCap => self.stats.caps.holes += 1,
             TcpAnomaly::FlowCap => self.stats.caps.flows += 1,
             TcpAnomaly::DataAfterFin => self.stats.data_after_fin += 1,

@@ -160,10 +160,9 @@ impl Stream {
                 return;
             }
             if !reported {
-                if over_total {
-                    em.stats.caps.budget += 1;
-                }
-                let kind = if over_bytes {
+                let kind = if over_total {
+                    TcpAnomaly::BudgetCap
+                } else if over_bytes {
                     TcpAnomaly::BufferCap
                 } else {
                     TcpAnomaly::HoleCap
