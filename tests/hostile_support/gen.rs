@@ -147,7 +147,14 @@ impl Conn {
     /// SYN, SYN-ACK, ACK.
     pub fn handshake(&mut self, p: &mut Pcap) {
         p.frame(&tcp(self.c, self.s, self.cseq, 0, SYN, &[]));
-        p.frame(&tcp(self.s, self.c, self.sseq, self.cseq + 1, SYN | ACK, &[]));
+        p.frame(&tcp(
+            self.s,
+            self.c,
+            self.sseq,
+            self.cseq + 1,
+            SYN | ACK,
+            &[],
+        ));
         self.cseq += 1;
         self.sseq += 1;
         p.frame(&tcp(self.c, self.s, self.cseq, self.sseq, ACK, &[]));
@@ -170,7 +177,14 @@ impl Conn {
     /// FIN both ways.
     pub fn close(&mut self, p: &mut Pcap) {
         p.frame(&tcp(self.c, self.s, self.cseq, self.sseq, FIN | ACK, &[]));
-        p.frame(&tcp(self.s, self.c, self.sseq, self.cseq + 1, FIN | ACK, &[]));
+        p.frame(&tcp(
+            self.s,
+            self.c,
+            self.sseq,
+            self.cseq + 1,
+            FIN | ACK,
+            &[],
+        ));
         self.cseq += 1;
         self.sseq += 1;
         p.frame(&tcp(self.c, self.s, self.cseq, self.sseq, ACK, &[]));
@@ -286,7 +300,12 @@ pub fn seq_jumps() -> Vec<u8> {
     c.handshake(&mut p);
     c.c2s(&mut p, &connect("jumper"), 1460);
     c.s2c(&mut p, &connack());
-    for jump in [100_000_000u32, 0u32.wrapping_sub(100_000_000), 1 << 31, 12_345] {
+    for jump in [
+        100_000_000u32,
+        0u32.wrapping_sub(100_000_000),
+        1 << 31,
+        12_345,
+    ] {
         c.cseq = c.cseq.wrapping_add(jump);
         let data: Vec<u8> = (0..20)
             .flat_map(|i| publish("jump", format!("after jump {i}").as_bytes()))
@@ -331,7 +350,7 @@ pub fn many_holes(holes: u32) -> Vec<u8> {
 /// the end), then the normal session: without a global budget all of it would be buffered.
 pub fn out_of_order_flood(conns: u32, bytes: usize) -> Vec<u8> {
     let mut p = Pcap::new();
-    let data = vec![0x33u8; bytes];
+    let data = vec![0u8; bytes];
     for i in 0..conns {
         let mut c = Conn::new(([10, 2, (i >> 8) as u8, i as u8], 30_000));
         c.handshake(&mut p);
@@ -448,8 +467,14 @@ pub fn all() -> Vec<(String, Vec<u8>)> {
         ("seq-jumps.pcap".into(), seq_jumps()),
         ("fragment-flood.pcap".into(), fragment_flood(20_000)),
         ("holes-10k.pcap".into(), many_holes(10_000)),
-        ("out-of-order-flood.pcap".into(), out_of_order_flood(300, 120_000)),
-        ("framer-tails.pcap".into(), framer_tails(300, 200_000, 100_000)),
+        (
+            "out-of-order-flood.pcap".into(),
+            out_of_order_flood(300, 120_000),
+        ),
+        (
+            "framer-tails.pcap".into(),
+            framer_tails(300, 200_000, 100_000),
+        ),
         ("absurd-block.pcapng".into(), pcapng_absurd_block().0),
         ("cut-last-record.pcap".into(), pcap_cut_last_record().0),
     ]
