@@ -45,6 +45,11 @@ pub struct CaptureTotals {
     pub damage: Option<String>,
 }
 
+/// Distinct client ids counted one by one; the rest are counted under `OTHER_CLIENTS`.
+pub const MAX_CLIENTS: usize = 10_000;
+/// The entry of `Totals::clients` that counts the clients past `MAX_CLIENTS`.
+pub const OTHER_CLIENTS: &str = "(other clients)";
+
 /// Everything counted over a run.
 #[derive(Clone, Debug, Default)]
 pub struct Totals {
@@ -117,7 +122,14 @@ impl Totals {
                     *self.codes.entry((p.ptype, p.version, *c)).or_default() += 1;
                 }
                 let client = ev.conn.client_id.as_deref().map(|id| {
-                    let c = self.clients.entry(id.to_string()).or_default();
+                    // Past MAX_CLIENTS distinct ids, new ones are counted together.
+                    let key = if self.clients.len() >= MAX_CLIENTS && !self.clients.contains_key(id)
+                    {
+                        OTHER_CLIENTS
+                    } else {
+                        id
+                    };
+                    let c = self.clients.entry(key.to_string()).or_default();
                     c.packets += 1;
                     if p.ptype == PacketType::CONNECT && p.malformed.is_none() {
                         c.connections += 1;

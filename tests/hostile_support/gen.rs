@@ -381,6 +381,26 @@ pub fn framer_tails(conns: u32, claimed: u32, sent: usize) -> Vec<u8> {
     p.bytes
 }
 
+/// `conns` short connections, each with its own client id of `id_len` bytes (CONNECT,
+/// CONNACK, FIN), then the normal session: totals and labels must not keep them all whole.
+pub fn many_client_ids(conns: u32, id_len: usize) -> Vec<u8> {
+    let mut p = Pcap::new();
+    for i in 0..conns {
+        let mut c = Conn::new((
+            [10, 4, (i >> 8) as u8, i as u8],
+            20_000 + (i % 40_000) as u16,
+        ));
+        c.handshake(&mut p);
+        let mut id = format!("client-{i}-");
+        id.extend(std::iter::repeat_n('x', id_len.saturating_sub(id.len())));
+        c.c2s(&mut p, &connect(&id), 1460);
+        c.s2c(&mut p, &connack());
+        c.close(&mut p);
+    }
+    normal_session(&mut p, ([192, 0, 2, 10], 40_000), 1460);
+    p.bytes
+}
+
 /// The normal session as a pcapng, with an Enhanced Packet Block claiming ~4 GiB after the
 /// CONNACK; the rest of the session follows in valid blocks (for --keep-going). Returns the
 /// file and the byte offset of the absurd block.
@@ -475,6 +495,7 @@ pub fn all() -> Vec<(String, Vec<u8>)> {
             "framer-tails.pcap".into(),
             framer_tails(300, 200_000, 100_000),
         ),
+        ("many-client-ids.pcap".into(), many_client_ids(12_000, 2000)),
         ("absurd-block.pcapng".into(), pcapng_absurd_block().0),
         ("cut-last-record.pcap".into(), pcap_cut_last_record().0),
     ]
