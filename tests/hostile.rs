@@ -345,7 +345,25 @@ fn main() {
         ("pcapng_with_an_absurd_block_length", absurd_block),
         ("pcap_whose_last_record_is_cut", cut_last_record),
     ];
-    let filter: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    // Test names given on the command line select checks; values of libtest's options do not.
+    let mut filter: Vec<&String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if [
+            "--test-threads",
+            "--skip",
+            "--logfile",
+            "--color",
+            "--format",
+            "-Z",
+        ]
+        .contains(&a.as_str())
+        {
+            it.next();
+        } else if !a.starts_with('-') {
+            filter.push(a);
+        }
+    }
     let (mut passed, mut failed) = (0, 0);
     for (name, check) in checks {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
