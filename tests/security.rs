@@ -274,3 +274,40 @@ fn z_names_the_user_to_switch_to() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(uids.last(), Some(&daemon), "{uids:?}");
 }
+
+#[test]
+fn malformed_connect_keeps_only_its_fixed_header_in_the_raw_bytes() {
+    use mqttscope::mqtt::framer::{FrameEvent, Framer};
+    use mqttscope::mqtt::packet::decode;
+    use mqttscope::mqtt::types::Version;
+    use mqttscope::session::convert::{malformed_info, ConvertOptions};
+    // CONNECT with a password flag, then a password field cut short: "hunter2" is in the bytes.
+    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0xc2, 0, 60, 0, 1, b'c'];
+    body.extend_from_slice(&[0, 1, b'u', 0, 9]);
+    body.extend_from_slice(b"hunter2");
+    let mut pkt = vec![0x10, body.len() as u8];
+    pkt.extend_from_slice(&body);
+    let mut f = Framer::new(1 << 20);
+    let mut seen = 0;
+    f.feed(&pkt, &mut |fe| {
+        let FrameEvent::Packet(raw) = fe else {
+            panic!("expected a framed packet, got {fe:?}");
+        };
+        let err = decode(&raw, Version::V3_1_1).expect_err("the password is cut short");
+        for show in [false, true] {
+            let opts = ConvertOptions {
+                show_secrets: show,
+                raw: 4096,
+                ..ConvertOptions::default()
+            };
+            let info = malformed_info(&raw, &err, Some(Version::V3_1_1), &opts);
+            if show {
+                assert_eq!(info.raw, pkt, "--show-secrets keeps every byte");
+            } else {
+                assert_eq!(info.raw, pkt[..2], "only the fixed header is kept");
+            }
+        }
+        seen += 1;
+    });
+    assert_eq!(seen, 1);
+}
