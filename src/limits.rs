@@ -58,10 +58,11 @@ impl Limits {
     }
 
     /// Connections tracked at once: `max_flows`, lowered so that their fixed cost
-    /// (`FLOW_COST` each) fits in an eighth of the budget.
+    /// (`FLOW_COST` each) fits in a quarter of the budget (16 384 with the default budget).
+    /// The remaining 1/16 of the budget is for the read-ahead buffers and the program itself.
     pub fn flow_budget(&self) -> usize {
         self.max_flows
-            .min(self.memory_budget / 8 / FLOW_COST)
+            .min(self.memory_budget / 4 / FLOW_COST)
             .max(1)
     }
 }
@@ -82,5 +83,39 @@ impl Default for Limits {
             max_events: 2_000_000,
             memory_budget: DEFAULT_MEMORY_BUDGET,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_of_the_budget_leave_room_for_the_program() {
+        for mib in [1usize, 16, 256, 4096] {
+            let l = Limits {
+                memory_budget: mib << 20,
+                max_frag_bytes: usize::MAX,
+                max_flows: usize::MAX,
+                ..Limits::default()
+            };
+            let flows = l.flow_budget() * FLOW_COST;
+            let total = l.tcp_budget() + l.frag_budget() + l.framer_budget() + flows;
+            assert!(total <= l.memory_budget / 16 * 15, "{mib} MiB: {total}");
+        }
+    }
+
+    #[test]
+    fn default_budget_tracks_16384_flows_and_keeps_explicit_lower_caps() {
+        let l = Limits::default();
+        assert_eq!(l.memory_budget, 256 << 20);
+        assert_eq!(l.flow_budget(), 16_384);
+        assert_eq!(l.frag_budget(), 16 << 20);
+        assert_eq!(l.tcp_budget(), 96 << 20);
+        let small = Limits {
+            max_flows: 10,
+            ..Limits::default()
+        };
+        assert_eq!(small.flow_budget(), 10);
     }
 }
