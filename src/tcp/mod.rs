@@ -126,6 +126,8 @@ pub enum TcpAnomaly {
     },
     /// The per-direction buffered-bytes cap was hit.
     BufferCap,
+    /// The reassembler's share of the memory budget (all connections together) was hit.
+    BudgetCap,
     /// The per-direction holes cap was hit.
     HoleCap,
     /// The connection table cap was hit (a connection was evicted).

@@ -10,7 +10,6 @@ use super::assembler::Assembler;
 use super::seq::SeqNum;
 use super::stats::Emitter;
 use super::{ConnId, Dir, GapReason, TcpAnomaly};
-use crate::capture::Ts;
 use crate::limits::Limits;
 
 /// Buffer capacity kept after the buffer empties; more is released.
@@ -47,6 +46,8 @@ pub(crate) struct Stream {
     head: usize,
     /// Cap on held bytes.
     max_buffered: u64,
+    /// Cap on held bytes across every stream of the reassembler (the memory budget's share).
+    max_total: u64,
     /// Stream offset of this direction's FIN, once seen.
     fin: Option<u64>,
 }
@@ -61,6 +62,7 @@ impl Stream {
             buf: Vec::new(),
             head: 0,
             max_buffered: limits.max_buffered_per_dir as u64,
+            max_total: limits.tcp_budget() as u64,
             fin: None,
         }
     }
@@ -121,10 +123,17 @@ impl Stream {
         }
         if s > self.next {
             self.make_room(em, tag, s, e);
+            // Giving up holes may have delivered held bytes at or beyond `s`: forget those too.
+            if s < self.next {
+                let cut = (self.next - s).min(p.len() as u64) as usize;
+                p = p.get(cut..).unwrap_or(&[]);
+                s += cut as u64;
+                e = s + p.len() as u64;
+            }
         }
         let mut mm = Mismatch::default();
         if s > self.next {
-            self.hold((em.ts, em.frame_no), s, p, &mut mm);
+            self.hold(em, s, p, &mut mm);
         } else if s < e {
             self.deliver_in_order(em, tag, s, p, &mut mm);
         }
@@ -137,17 +146,23 @@ impl Stream {
         outcome
     }
 
-    /// Gives up holes until the out-of-order segment `[s, e)` fits under both caps.
+    /// Gives up holes until the out-of-order segment `[s, e)` fits under the caps: this
+    /// direction's bytes and holes, and the bytes of the whole reassembler. Under the global
+    /// cap a direction gives up its own holes (oldest first), so no stream waits on another.
     fn make_room(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, s: u64, e: u64) {
         let mut reported = false;
         while s > self.next {
-            let over_bytes = self.asm.held() + self.asm.unheld_len(s, e) > self.max_buffered;
+            let new = self.asm.unheld_len(s, e);
+            let over_total = em.stats.buffered_now + new > self.max_total;
+            let over_bytes = over_total || self.asm.held() + new > self.max_buffered;
             let over_holes = !over_bytes && self.asm.len_after_insert(s, e) > self.asm.max();
             if !over_bytes && !over_holes {
                 return;
             }
             if !reported {
-                let kind = if over_bytes {
+                let kind = if over_total {
+                    TcpAnomaly::BudgetCap
+                } else if over_bytes {
                     TcpAnomaly::BufferCap
                 } else {
                     TcpAnomaly::HoleCap
@@ -162,7 +177,8 @@ impl Stream {
 
     /// Copies the out-of-order segment `[s, s + p.len())` into the buffer; bytes already held
     /// keep their first copy and are compared.
-    fn hold(&mut self, (now, frame): (Ts, u64), s: u64, p: &[u8], mm: &mut Mismatch) {
+    fn hold(&mut self, em: &mut Emitter<'_, '_>, s: u64, p: &[u8], mm: &mut Mismatch) {
+        let (now, frame) = (em.ts, em.frame_no);
         let e = s + p.len() as u64;
         let mut pos = s;
         while let Some((a, b, held)) = self.asm.part_at(pos, e) {
@@ -184,6 +200,7 @@ impl Stream {
                 self.buf.drain(at..at + bytes.len());
                 return;
             }
+            em.buffered_add(bytes.len() as u64);
         }
     }
 
@@ -236,6 +253,7 @@ impl Stream {
             return;
         };
         let len = r.len() as usize;
+        em.buffered_sub(r.len());
         let end = (self.head + len).min(self.buf.len());
         let bytes = self.buf.get(self.head..end).unwrap_or(&[]);
         if after_gap && r.last.1 != 0 {
@@ -324,6 +342,7 @@ impl Stream {
     pub fn close(&mut self, em: &mut Emitter<'_, '_>, tag: Tag) {
         let target = self.asm.end().unwrap_or(0).max(self.fin.unwrap_or(0));
         self.give_up_to(em, tag, target, GapReason::Closed);
+        em.buffered_sub(self.asm.held());
         self.asm.clear();
         self.buf = Vec::new();
         self.head = 0;
