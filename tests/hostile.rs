@@ -267,7 +267,10 @@ fn many_client_ids(c: &Ctx) {
         .unwrap_or_else(|| panic!("clients past the cap are counted together:\n{}", r.stdout));
     // 2000 connections past the 10 000th id, then the survivor: 2 packets each, and 23.
     // Columns: conns, reconnects, refused, packets, failures, unanswered.
-    let n: Vec<u64> = other.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    let n: Vec<u64> = other
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
     assert_eq!((n[0], n[1], n[3]), (2001, 2000, 4023), "{other}");
     let longest = r.stdout.lines().map(|l| l.chars().count()).max().unwrap();
     assert!(
