@@ -121,7 +121,8 @@ pub enum TcpAnomaly {
     OverlapMismatch {
         /// Stream offset of the first differing byte.
         offset: u64,
-        /// Number of overlapping bytes that differ.
+        /// Number of overlapping bytes that differ (or, for a retransmission of an older
+        /// delivered segment compared by fingerprint, that segment's length).
         len: u32,
     },
     /// The per-direction buffered-bytes cap was hit.
