@@ -166,6 +166,8 @@ pub struct Framer {
     version: Option<Version>,
     /// Bit `t` set: a packet of type `t` was framed.
     framed: u16,
+    /// Picked up mid-stream: offset 0 was not the start of the stream.
+    mid_stream: bool,
     /// Room for a resync candidate split between held and new bytes (under `max_packet`).
     scratch: Vec<u8>,
     /// A gap that came while resync candidates were held: the held bytes are settled as the
@@ -196,6 +198,7 @@ impl Framer {
             sender: None,
             version: None,
             framed: 0,
+            mid_stream: false,
             scratch: Vec::new(),
             gap_after_held: 0,
         }
@@ -255,6 +258,7 @@ impl Framer {
     pub fn resync(&mut self) {
         if self.mode == Mode::Sync && self.buf.is_empty() {
             self.mode = Mode::Resync { since: self.pos };
+            self.mid_stream |= self.pos == 0;
         }
     }
 
@@ -553,6 +557,7 @@ impl Framer {
             sender: self.sender,
             version: self.version,
             framed: self.framed,
+            mid_stream: self.mid_stream,
             max_packet: self.max_packet,
         };
         let view = View {

@@ -42,6 +42,9 @@ pub struct Context {
     pub version: Option<Version>,
     /// Bit `t` set: a packet of type `t` was already framed on this stream.
     pub framed: u16,
+    /// The stream was picked up mid-way, so its first packets may not have been seen; else
+    /// offset 0 was the start of the stream.
+    pub mid_stream: bool,
     /// Largest whole packet accepted.
     pub max_packet: usize,
 }
@@ -152,6 +155,8 @@ fn chain(
     scratch: &mut Vec<u8>,
 ) -> Verdict {
     let limit = i.saturating_add(ctx.max_packet).saturating_add(MAX_HEADER);
+    // Packets earlier in the chain count as framed for the later ones.
+    let mut ctx = *ctx;
     let mut bits = 0u32;
     let mut count = 0u32;
     let mut pos = i;
@@ -169,9 +174,10 @@ fn chain(
             HeaderParse::Incomplete(_) => return Verdict::More,
             HeaderParse::BadVarint(_) => return Verdict::No,
         };
-        let Some(hb) = header_bits(&h, v, ctx) else {
+        let Some(hb) = header_bits(&h, v, &ctx) else {
             return Verdict::No;
         };
+        ctx.framed |= 1 << (h.ptype.0 & 0x0f);
         bits += hb;
         count += 1;
         if count >= 2 && bits >= ACCEPT_BITS {
@@ -213,12 +219,18 @@ pub fn header_bits(h: &FixedHeader, v: Version, ctx: &Context) -> Option<u32> {
         Some(Sender::Server) if from_client || (t == PacketType::DISCONNECT && !v5) => return None,
         _ => {}
     }
-    // A CONNECT only opens a stream; a CONNACK is the server's first packet after AUTH
-    // exchanges (5.0 §3.1, §3.2, [MQTT-3.2.0-1]).
+    // A CONNECT only opens a stream [MQTT-3.1.0-1]; a CONNACK is the server's first packet,
+    // after AUTH exchanges only [MQTT-3.2.0-1]. Found after a gap, they can only be real when
+    // the stream was picked up mid-way and nothing was framed yet (or, for a CONNACK, only
+    // AUTH packets were).
     let auth = 1u16 << PacketType::AUTH.0;
-    if (t == PacketType::CONNECT && ctx.framed != 0)
-        || (t == PacketType::CONNACK && ctx.framed & !auth != 0)
-    {
+    let after_auth_only = ctx.framed != 0 && ctx.framed & !auth == 0;
+    let opening = match t {
+        PacketType::CONNECT => ctx.mid_stream && ctx.framed == 0,
+        PacketType::CONNACK => (ctx.mid_stream && ctx.framed == 0) || after_auth_only,
+        _ => true,
+    };
+    if !opening {
         return None;
     }
     let rem = h.remaining_len;
