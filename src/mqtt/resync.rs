@@ -18,8 +18,9 @@ use super::types::{PacketType, ReasonCode, Version};
 
 /// Evidence a chain of at least two packets needs to be accepted.
 pub const ACCEPT_BITS: u32 = 32;
-/// Evidence a chain ending exactly at the end of the stream needs to be accepted.
-pub const END_BITS: u32 = 16;
+/// Evidence a chain ending exactly at the end of the stream (or where a gap starts) needs to be
+/// accepted; ending exactly there is itself about 8 bits of evidence.
+pub const END_BITS: u32 = 14;
 /// Largest fixed header: type byte and a 4-byte remaining length.
 const MAX_HEADER: usize = 5;
 
@@ -257,7 +258,7 @@ pub fn header_bits(h: &FixedHeader, v: Version, ctx: &Context) -> Option<u32> {
         4..=7 if rem <= 3 => bits += 6,
         2 | 11 if rem < 3 => return None,
         14 | 15 if !v5 => return None,
-        14 | 15 if rem == 0 => bits += 6,
+        14 | 15 if rem == 0 => bits += 7,
         1 if rem < 12 => return None,
         8 if rem < 6 + u32::from(v5) => return None,
         9 if rem < 3 + u32::from(v5) => return None,
