@@ -390,3 +390,192 @@ proptest! {
         prop_assert_eq!(evs, one_shot);
     }
 }
+
+// ---- Resynchronisation rules ----------------------------------------------------------------
+
+use mqttscope::mqtt::types::Version;
+use mqttscope::mqtt::Sender;
+
+/// Packets (offset, bytes) handed out after feeding `before`, a gap of `lost`, then `after`.
+fn after_gap(f: &mut Framer, before: &[u8], lost: u64, after: &[u8]) -> Vec<Ev> {
+    let mut evs = run(f, &[before]);
+    f.gap(lost);
+    evs.extend(run_end(f, &[after]));
+    evs
+}
+
+fn packets(evs: &[Ev]) -> Vec<(u64, Vec<u8>)> {
+    evs.iter()
+        .filter_map(|e| match e {
+            Ev::Packet(o, b) => Some((*o, b.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn payload_that_looks_like_answers_is_not_framed_after_a_gap() {
+    // Little-endian sensor records inside a PUBLISH payload read as a CONNACK (20 02 00 00) and
+    // PUBCOMPs (70 02 00 05): the phantoms of the live flood. The old two-header rule took them.
+    let mut payload = Vec::new();
+    for k in 0..20u8 {
+        payload.extend([0x20, 0x02, 0x00, 0x00, 0x70, 0x02, 0x00, k + 1]);
+    }
+    // (A payload ending in exactly such a record would be indistinguishable from a real
+    // PUBCOMP before the PUBACK: only pairing could tell.)
+    payload.extend([0xFF, 0xFF]);
+    let mut publish = vec![0x30, (3 + payload.len()) as u8, 0x00, 0x01, b't'];
+    publish.extend(&payload);
+    let puback = [0x40, 0x02, 0x12, 0x34];
+    let stream = [&publish[..], &puback, &puback].concat();
+    for sender in [None, Some(Sender::Server)] {
+        let mut f = Framer::new(1 << 20);
+        f.set_sender(sender);
+        f.set_version(Some(Version::V3_1_1));
+        // Lose the PUBLISH header and the start of its payload.
+        let evs = after_gap(&mut f, &[], 9, &stream[9..]);
+        let at = publish.len() as u64;
+        assert_eq!(
+            packets(&evs),
+            vec![(at, puback.to_vec()), (at + 4, puback.to_vec())],
+            "{sender:?}: {evs:?}"
+        );
+        assert_eq!(evs[0], Ev::Skipped(9, at - 9, SkipReason::Resync));
+    }
+}
+
+#[test]
+fn a_side_never_sends_the_other_sides_types() {
+    // PINGREQ, PINGREQ, DISCONNECT: a client's chain; a 3.1.1 server never sends them.
+    let s = [0xC0, 0x00, 0xC0, 0x00, 0xE0, 0x00];
+    let mut f = Framer::new(1 << 20);
+    f.set_sender(Some(Sender::Client));
+    f.set_version(Some(Version::V3_1_1));
+    assert_eq!(packets(&after_gap(&mut f, &[], 3, &s)).len(), 3);
+    let mut f = Framer::new(1 << 20);
+    f.set_sender(Some(Sender::Server));
+    f.set_version(Some(Version::V3_1_1));
+    let evs = after_gap(&mut f, &[], 3, &s);
+    assert!(packets(&evs).is_empty(), "{evs:?}");
+    assert_eq!(evs, vec![Ev::Skipped(3, 6, SkipReason::Resync)]);
+}
+
+#[test]
+fn no_second_connect_or_connack_after_a_gap() {
+    let connack = [0x20, 0x02, 0x00, 0x00];
+    let pingresp = [0xD0, 0x00];
+    let after = [&connack[..], &pingresp, &pingresp].concat();
+    // A stream picked up mid-way may start with a CONNACK ...
+    let mut f = Framer::new(1 << 20);
+    f.set_sender(Some(Sender::Server));
+    f.resync();
+    let evs = run_end(&mut f, &[&[0x00, 0x05], &after]);
+    assert_eq!(packets(&evs)[0], (2, connack.to_vec()));
+    // ... but not once its start was lost: the CONNACK was the first packet, in the gap ...
+    let mut f = Framer::new(1 << 20);
+    f.set_sender(Some(Sender::Server));
+    let evs = after_gap(&mut f, &[], 5, &after);
+    assert_eq!(
+        packets(&evs),
+        vec![(9, pingresp.to_vec()), (11, pingresp.to_vec())]
+    );
+    // ... nor once packets were framed.
+    let mut f = Framer::new(1 << 20);
+    f.set_sender(Some(Sender::Server));
+    let evs = after_gap(&mut f, &connack, 5, &after);
+    assert_eq!(
+        packets(&evs),
+        vec![
+            (0, connack.to_vec()),
+            (13, pingresp.to_vec()),
+            (15, pingresp.to_vec())
+        ]
+    );
+}
+
+#[test]
+fn version_rules_apply_when_known() {
+    // 40 03 00 07 00: a 5.0 PUBACK with a reason code, impossible in 3.1.1 (length 2 only).
+    let s = [
+        &[0x40, 0x03, 0x00, 0x07, 0x00][..],
+        &[0x40, 0x03, 0x00, 0x08, 0x10],
+        &[0xC0, 0x00],
+    ]
+    .concat();
+    let mut f = Framer::new(1 << 20);
+    f.set_version(Some(Version::V5));
+    assert_eq!(packets(&after_gap(&mut f, &[], 1, &s)).len(), 3);
+    let mut f = Framer::new(1 << 20);
+    f.set_version(Some(Version::V3_1_1));
+    assert_eq!(
+        packets(&after_gap(&mut f, &[], 1, &s)),
+        vec![(11, vec![0xC0, 0x00])]
+    );
+}
+
+#[test]
+fn candidates_held_at_a_second_gap_are_decided_there() {
+    // After a first gap: PINGREQ, PUBACK (16 + 16 bits would need a next header) and then a
+    // second gap: the chain ends exactly at the gap, so it is accepted (like at the end).
+    let pub_ack = [0xC0, 0x00, 0x40, 0x02, 0x00, 0x05];
+    let tail = [0xC0, 0x00, 0xC0, 0x00];
+    for cut in 0..=pub_ack.len() {
+        let mut f = Framer::new(1 << 20);
+        f.set_sender(Some(Sender::Client));
+        f.gap(10);
+        let mut evs = run(&mut f, &[&pub_ack[..cut], &pub_ack[cut..]]);
+        f.gap(7);
+        assert_eq!(f.offset(), 23);
+        evs.extend(run_end(&mut f, &[&tail]));
+        assert_eq!(
+            packets(&evs),
+            vec![
+                (10, vec![0xC0, 0x00]),
+                (12, vec![0x40, 0x02, 0x00, 0x05]),
+                (23, vec![0xC0, 0x00]),
+                (25, vec![0xC0, 0x00]),
+            ],
+            "cut {cut}"
+        );
+    }
+}
+
+proptest! {
+    #[test]
+    fn resync_with_context_and_two_gaps_is_split_invariant(
+        lost in 1u64..120,
+        at in 1usize..60,
+        second in 0usize..200,
+        lost2 in 1u64..40,
+        cuts in prop::collection::vec(0usize..300, 0..8),
+    ) {
+        let (s, _) = stream();
+        let resume = (at as u64 + lost) as usize;
+        prop_assume!(resume < s.len());
+        let rest = &s[resume..];
+        let second = second % (rest.len() + 1);
+        let (r1, r2) = rest.split_at(second);
+        let r2 = r2.get(lost2 as usize..).unwrap_or(&[]);
+        let go = |chunks1: &[&[u8]], chunks2: &[&[u8]]| {
+            let mut f = Framer::new(1 << 20);
+            f.set_sender(Some(Sender::Client));
+            let mut evs = run(&mut f, &[&s[..at]]);
+            f.gap(lost);
+            evs.extend(run(&mut f, chunks1));
+            f.gap(lost2);
+            evs.extend(run_end(&mut f, chunks2));
+            evs
+        };
+        let one_shot = go(&[r1], &[r2]);
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (r1.len() + 1)).collect();
+        cuts.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut prev = 0;
+        for c in cuts.into_iter().chain([r1.len()]) {
+            chunks.push(&r1[prev..c]);
+            prev = c;
+        }
+        let ones: Vec<&[u8]> = r2.chunks(1).collect();
+        prop_assert_eq!(go(&chunks, &ones), one_shot);
+    }
+}

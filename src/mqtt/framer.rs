@@ -3,8 +3,10 @@
 //! resynchronisation after gaps.
 
 use super::error::FrameError;
-use super::header::{legal_type_flags, parse_header, plausible, FixedHeader, HeaderParse};
-use super::types::PacketType;
+use super::header::{parse_header, FixedHeader, HeaderParse};
+pub use super::resync::Sender;
+use super::resync::{verdict, Context, Verdict, View};
+use super::types::{PacketType, Version};
 use std::fmt;
 
 /// One framed packet: its stream offset, fixed header, whole bytes and body.
@@ -158,6 +160,19 @@ pub struct Framer {
     ending: bool,
     /// Skipped events produced by `gap`, handed out at the next `feed` or `finish`.
     deferred: [Option<(u64, u64, SkipReason)>; 2],
+    /// The sending side, when known (resynchronisation refuses types it never sends).
+    sender: Option<Sender>,
+    /// The connection's version, when known (resynchronisation checks packets under it).
+    version: Option<Version>,
+    /// Bit `t` set: a packet of type `t` was framed.
+    framed: u16,
+    /// Picked up mid-stream: offset 0 was not the start of the stream.
+    mid_stream: bool,
+    /// Room for a resync candidate split between held and new bytes (under `max_packet`).
+    scratch: Vec<u8>,
+    /// A gap that came while resync candidates were held: the held bytes are settled as the
+    /// end of a stretch (at the next `feed` or `finish`) before the gap is applied.
+    gap_after_held: u64,
 }
 
 /// Byte `i` of `a` followed by `b`.
@@ -180,6 +195,12 @@ impl Framer {
             mode: Mode::Sync,
             ending: false,
             deferred: [None; 2],
+            sender: None,
+            version: None,
+            framed: 0,
+            mid_stream: false,
+            scratch: Vec::new(),
+            gap_after_held: 0,
         }
     }
 
@@ -221,9 +242,21 @@ impl Framer {
         self.buf.capacity()
     }
 
+    /// Tells the framer which side sends its bytes: after a gap it then refuses packet types
+    /// that side never sends.
+    pub fn set_sender(&mut self, sender: Option<Sender>) {
+        self.sender = sender;
+    }
+
+    /// Tells the framer the connection's protocol version: after a gap, candidate packets
+    /// must then decode under it (else under 3.1.1 or 5.0).
+    pub fn set_version(&mut self, version: Option<Version>) {
+        self.version = version;
+    }
+
     /// Stream offset of the next byte expected.
     pub fn offset(&self) -> u64 {
-        self.pos
+        self.pos + self.gap_after_held
     }
 
     /// Stream offset of the first byte still held (an incomplete packet or resync candidates);
@@ -236,6 +269,7 @@ impl Framer {
     pub fn resync(&mut self) {
         if self.mode == Mode::Sync && self.buf.is_empty() {
             self.mode = Mode::Resync { since: self.pos };
+            self.mid_stream |= self.pos == 0;
         }
     }
 
@@ -265,6 +299,7 @@ impl Framer {
 
     /// Consumes the next in-order bytes of the stream, reporting every event to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut impl FnMut(FrameEvent<'_>)) {
+        self.settle_before_gap(out);
         self.flush(out);
         let mut input = bytes;
         loop {
@@ -298,6 +333,14 @@ impl Framer {
     /// `finish`) and skipped, and framing resumes at its end when known, else resynchronises.
     pub fn gap(&mut self, len: u64) {
         if len == 0 {
+            return;
+        }
+        if self.gap_after_held > 0
+            || (matches!(self.mode, Mode::Resync { .. }) && !self.buf.is_empty())
+        {
+            // Held candidates end where the gap starts: a chain ending exactly there may
+            // still be real. They are decided at the next `feed` or `finish`.
+            self.gap_after_held += len;
             return;
         }
         let start = self.pos - self.buf.len() as u64;
@@ -336,6 +379,7 @@ impl Framer {
 
     /// Ends the stream: reports bytes of an incomplete packet or resync still held.
     pub fn finish(&mut self, out: &mut impl FnMut(FrameEvent<'_>)) {
+        self.settle_before_gap(out);
         self.flush(out);
         if matches!(self.mode, Mode::Resync { .. }) && !self.buf.is_empty() {
             // Candidates held for lack of bytes: rescan knowing that none will come.
@@ -363,6 +407,22 @@ impl Framer {
         self.mode = Mode::Sync;
     }
 
+    /// Decides resync candidates held when a gap came, knowing that their stretch ends at the
+    /// gap, then applies the gap.
+    fn settle_before_gap(&mut self, out: &mut impl FnMut(FrameEvent<'_>)) {
+        let len = std::mem::take(&mut self.gap_after_held);
+        if len == 0 {
+            return;
+        }
+        self.flush(out);
+        let held = std::mem::take(&mut self.buf);
+        self.pos -= held.len() as u64;
+        self.ending = true;
+        self.feed(&held, out);
+        self.ending = false;
+        self.gap(len);
+    }
+
     /// Sync mode, nothing buffered: frames straight from `input` without copying.
     fn sync_direct<'i>(
         &mut self,
@@ -387,6 +447,7 @@ impl Framer {
                 match (input.get(..total), input.get(total..)) {
                     (Some(bytes), Some(rest)) => {
                         let body = bytes.get(usize::from(h.header_len)..).unwrap_or(&[]);
+                        self.framed |= 1 << (h.ptype.0 & 0x0f);
                         out(FrameEvent::Packet(RawPacket {
                             offset: self.pos,
                             header: h,
@@ -469,6 +530,7 @@ impl Framer {
                 // After a resync the buffer may hold more than one packet.
                 if let Some(bytes) = self.buf.get(..total) {
                     let body = bytes.get(usize::from(h.header_len)..).unwrap_or(&[]);
+                    self.framed |= 1 << (h.ptype.0 & 0x0f);
                     out(FrameEvent::Packet(RawPacket {
                         offset: start,
                         header: h,
@@ -505,23 +567,36 @@ impl Framer {
         out: &mut impl FnMut(FrameEvent<'_>),
     ) -> &'i [u8] {
         let held = self.buf.len();
-        let view_len = held + input.len();
         let start = self.pos - held as u64;
-        let get = |i: usize| at2(&self.buf, input, i);
+        let ctx = Context {
+            sender: self.sender,
+            version: self.version,
+            framed: self.framed,
+            mid_stream: self.mid_stream,
+            max_packet: self.max_packet,
+        };
+        let view = View {
+            a: &self.buf,
+            b: input,
+        };
+        let view_len = view.len();
         let mut found = None;
         let mut undecided = None;
         for i in 0..view_len {
-            match self.candidate(&get, i, view_len) {
-                Some(true) => {
+            match verdict(&view, i, &ctx, self.ending, &mut self.scratch) {
+                Verdict::Yes => {
                     found = Some(i);
                     break;
                 }
-                Some(false) => {}
-                None => {
+                Verdict::No => {}
+                Verdict::More => {
                     undecided = Some(i);
                     break;
                 }
             }
+        }
+        if self.scratch.capacity() > KEEP_CAPACITY {
+            self.scratch = Vec::new();
         }
         if let Some(i) = found {
             let at = start + i as u64;
@@ -554,46 +629,6 @@ impl Framer {
         }
         self.pos += input.len() as u64;
         &[]
-    }
-
-    /// Is position `i` of the view the start of a plausible chain? `None`: cannot tell yet.
-    fn candidate(
-        &self,
-        get: &impl Fn(usize) -> Option<u8>,
-        i: usize,
-        view_len: usize,
-    ) -> Option<bool> {
-        let first = get(i)?;
-        if !legal_type_flags(PacketType(first >> 4), first & 0x0f) {
-            return Some(false);
-        }
-        let h = match parse_header(|k| get(i + k)) {
-            HeaderParse::Complete(h) => h,
-            HeaderParse::Incomplete(_) => return None,
-            HeaderParse::BadVarint(_) => return Some(false),
-        };
-        if !plausible(&h, self.max_packet) {
-            return Some(false);
-        }
-        // Decisions wait for the next header so that they do not depend on how the bytes
-        // were split; a held candidate stays under `max_packet`. At the end of the stream a
-        // chain that ends exactly there is accepted.
-        let next = i as u64 + h.total_len();
-        if next >= view_len as u64 {
-            return match (self.ending, next == view_len as u64) {
-                (false, _) => None,
-                (true, exact) => Some(exact),
-            };
-        }
-        let next = next as usize;
-        Some(match parse_header(|k| get(next + k)) {
-            HeaderParse::Complete(h2) => plausible(&h2, self.max_packet),
-            HeaderParse::Incomplete(_) if !self.ending => return None,
-            HeaderParse::Incomplete(_) => {
-                get(next).is_some_and(|b| legal_type_flags(PacketType(b >> 4), b & 0x0f))
-            }
-            HeaderParse::BadVarint(_) => false,
-        })
     }
 }
 

@@ -139,7 +139,7 @@ pub fn plausible(h: &FixedHeader, max_packet: usize) -> bool {
 }
 
 /// True when the remaining length uses the fewest bytes possible (5.0 §1.5.5 [MQTT-1.5.5-1]).
-fn minimal_varint(h: &FixedHeader) -> bool {
+pub fn minimal_varint(h: &FixedHeader) -> bool {
     let needed = match h.remaining_len {
         0..=127 => 1,
         128..=16_383 => 2,

@@ -9,10 +9,11 @@ pub mod payload;
 pub mod property;
 pub mod reader;
 pub mod reason;
+pub mod resync;
 pub mod types;
 pub mod version;
 
 pub use error::{DecodeError, DecodeErrorKind, FrameError};
-pub use framer::{FrameEvent, Framer, Pending, RawPacket, SkipReason};
+pub use framer::{FrameEvent, Framer, Pending, RawPacket, Sender, SkipReason};
 pub use header::FixedHeader;
 pub use packet::{decode, decode_parts, Packet};

@@ -9,7 +9,7 @@ use crate::capture::Ts;
 use crate::event::{Anomaly, ConnLabel, Event, EventKind, Outcome, PacketInfo};
 use crate::mqtt::detect::{looks_like_mqtt, Detection};
 use crate::mqtt::error::DecodeErrorKind;
-use crate::mqtt::framer::{FrameEvent, Framer, RawPacket};
+use crate::mqtt::framer::{FrameEvent, Framer, RawPacket, Sender};
 use crate::mqtt::packet::decode;
 use crate::mqtt::reason::Catalogue;
 use crate::mqtt::types::{PacketType, Version};
@@ -279,7 +279,7 @@ impl Sessions {
                     info.oriented_by == OrientedBy::Syn,
                     self.cfg.max_inflight,
                 );
-                let conn = Conn {
+                let mut conn = Conn {
                     info,
                     kind: Kind::Undecided,
                     tries: 0,
@@ -296,6 +296,11 @@ impl Sessions {
                     origins: Default::default(),
                     state,
                 };
+                if info.oriented_by == OrientedBy::Syn {
+                    // Sides are certain: resync refuses types a side never sends.
+                    conn.framers[Dir::ToServer.index()].set_sender(Some(Sender::Client));
+                    conn.framers[Dir::ToClient.index()].set_sender(Some(Sender::Server));
+                }
                 self.conns.insert(info.id, conn);
             }
             StreamEvent::Data {
@@ -505,6 +510,7 @@ impl Sessions {
                     } = &mut c;
                     for d in [Dir::ToServer, Dir::ToClient] {
                         let origins = &origins[d.index()];
+                        framers[d.index()].set_version(state.version);
                         framers[d.index()].finish(&mut |fe| {
                             let (ts, frame) = origins.date(event_end(&fe), (ts, frame_no));
                             on_frame(
@@ -565,6 +571,7 @@ impl Conn {
         let framer = &mut framers[dir.index()];
         let origins = &mut origins[dir.index()];
         origins.push(framer.offset() + bytes.len() as u64, ts, frame);
+        framer.set_version(state.version);
         framer.feed(bytes, &mut |fe| {
             let (ts, frame) = origins.date(event_end(&fe), (ts, frame));
             on_frame(ctx, fe, ts, frame, dir, state, label, swapped, info, emit);
