@@ -15,6 +15,7 @@ use crate::mqtt::reason::Catalogue;
 use crate::mqtt::types::{PacketType, Version};
 use crate::mqtt::version::infer;
 use crate::tcp::{ConnId, ConnInfo, Dir, OrientedBy, StreamEvent, TcpAnomaly};
+use foldhash::fast::RandomState as FastState;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -132,18 +133,18 @@ struct Ctx<'c> {
     cfg: &'c SessionConfig,
     catalogue: &'c Catalogue,
     next_event: &'c mut u64,
-    streaks: &'c mut HashMap<String, Streak>,
+    streaks: &'c mut HashMap<String, Streak, FastState>,
 }
 
 /// Per-connection MQTT analysis for the whole run.
 pub struct Sessions {
     cfg: SessionConfig,
     catalogue: Arc<Catalogue>,
-    conns: HashMap<ConnId, Conn>,
+    conns: HashMap<ConnId, Conn, FastState>,
     next_event: u64,
-    streaks: HashMap<String, Streak>,
+    streaks: HashMap<String, Streak, FastState>,
     mqtt_connections: u64,
-    learnt: HashSet<SocketAddr>,
+    learnt: HashSet<SocketAddr, FastState>,
 }
 
 fn make_event(
@@ -174,11 +175,11 @@ impl Sessions {
         Sessions {
             cfg,
             catalogue,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             next_event: 0,
-            streaks: HashMap::new(),
+            streaks: HashMap::default(),
             mqtt_connections: 0,
-            learnt: HashSet::new(),
+            learnt: HashSet::default(),
         }
     }
 
