@@ -124,6 +124,7 @@ pub fn session_config(a: &RunArgs, format: Format) -> Result<SessionConfig, AppE
         },
         max_packet: limits.max_packet,
         max_inflight: limits.max_inflight_per_conn,
+        memory_budget: limits.framer_budget(),
     })
 }
 

@@ -209,6 +209,10 @@ pub struct RunArgs {
     /// Events kept by the TUI (oldest dropped).
     #[arg(long = "max-events", value_name = "N")]
     pub max_events: Option<usize>,
+    /// Memory for buffers and connection state, in MiB (default 256): reassembly, fragments,
+    /// MQTT framers and tracked connections share it; hitting it is reported as a cap hit.
+    #[arg(long = "memory-budget", value_name = "MiB")]
+    pub memory_budget: Option<usize>,
 }
 
 impl RunArgs {
@@ -234,6 +238,9 @@ impl RunArgs {
         }
         if let Some(v) = self.max_events {
             l.max_events = v.max(1);
+        }
+        if let Some(v) = self.memory_budget {
+            l.memory_budget = v.max(1).saturating_mul(1 << 20);
         }
         l
     }

@@ -21,6 +21,7 @@ pub mod filter;
 pub mod limits;
 pub mod mqtt;
 pub mod net;
+pub mod panic;
 pub mod pipeline;
 pub mod privs;
 pub mod report;

@@ -25,6 +25,46 @@ pub struct Limits {
     pub max_inflight_per_conn: usize,
     /// Events kept by the TUI timeline (oldest dropped past it).
     pub max_events: usize,
+    /// Bytes the whole analysis may hold in its buffers and tables (`--memory-budget MiB`):
+    /// shared out between TCP reassembly, IP fragments, MQTT framers and connection state by
+    /// the `*_budget` methods below. Hitting a share is counted as a cap hit.
+    pub memory_budget: usize,
+}
+
+/// Default of `Limits::memory_budget`: 256 MiB.
+pub const DEFAULT_MEMORY_BUDGET: usize = 256 << 20;
+
+/// Estimated bytes of one tracked connection with no data buffered: reassembly and session
+/// state, both framers, the labels, the table entries and the closed-connection record kept
+/// after it (measured on the half-open flood of tests/hostile.rs, rounded up).
+pub const FLOW_COST: usize = 4096;
+
+impl Limits {
+    /// Out-of-order bytes buffered by TCP reassembly across all connections: 3/8 of the budget.
+    pub fn tcp_budget(&self) -> usize {
+        self.memory_budget / 8 * 3
+    }
+
+    /// Bytes held by incomplete IPv4 fragment sets: `max_frag_bytes`, at most 1/16 of the
+    /// budget.
+    pub fn frag_budget(&self) -> usize {
+        self.max_frag_bytes.min(self.memory_budget / 16)
+    }
+
+    /// Bytes held by MQTT framers (incomplete packets) and by connections awaiting content
+    /// detection, across all connections: a quarter of the budget.
+    pub fn framer_budget(&self) -> usize {
+        self.memory_budget / 4
+    }
+
+    /// Connections tracked at once: `max_flows`, lowered so that their fixed cost
+    /// (`FLOW_COST` each) fits in a quarter of the budget (16 384 with the default budget).
+    /// The remaining 1/16 of the budget is for the read-ahead buffers and the program itself.
+    pub fn flow_budget(&self) -> usize {
+        self.max_flows
+            .min(self.memory_budget / 4 / FLOW_COST)
+            .max(1)
+    }
 }
 
 impl Default for Limits {
@@ -41,6 +81,41 @@ impl Default for Limits {
             frag_timeout_secs: 30,
             max_inflight_per_conn: 65_535,
             max_events: 2_000_000,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_of_the_budget_leave_room_for_the_program() {
+        for mib in [1usize, 16, 256, 4096] {
+            let l = Limits {
+                memory_budget: mib << 20,
+                max_frag_bytes: usize::MAX,
+                max_flows: usize::MAX,
+                ..Limits::default()
+            };
+            let flows = l.flow_budget() * FLOW_COST;
+            let total = l.tcp_budget() + l.frag_budget() + l.framer_budget() + flows;
+            assert!(total <= l.memory_budget / 16 * 15, "{mib} MiB: {total}");
+        }
+    }
+
+    #[test]
+    fn default_budget_tracks_16384_flows_and_keeps_explicit_lower_caps() {
+        let l = Limits::default();
+        assert_eq!(l.memory_budget, 256 << 20);
+        assert_eq!(l.flow_budget(), 16_384);
+        assert_eq!(l.frag_budget(), 16 << 20);
+        assert_eq!(l.tcp_budget(), 96 << 20);
+        let small = Limits {
+            max_flows: 10,
+            ..Limits::default()
+        };
+        assert_eq!(small.flow_budget(), 10);
     }
 }

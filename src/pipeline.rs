@@ -102,6 +102,20 @@ impl Analyzer {
                 c.caps_hit.insert(name.into(), v);
             }
         }
+        for (name, v) in [
+            (
+                "memory budget: TCP reassembly (--memory-budget)",
+                t.caps.budget,
+            ),
+            (
+                "memory budget: MQTT framers and in-flight tables (--memory-budget)",
+                self.sessions.budget_hits(),
+            ),
+        ] {
+            if v > 0 {
+                c.caps_hit.insert(name.into(), v);
+            }
+        }
         c.mqtt_connections = self.sessions.mqtt_connections();
         c
     }

@@ -333,6 +333,47 @@ fn out_of_order_is_buffered_then_delivered() {
 }
 
 #[test]
+fn retransmission_of_delivered_bytes_with_different_bytes_is_reported() {
+    let mut segs = handshake(1000, 5000);
+    let big: Vec<u8> = (0..100u8).collect();
+    segs.push(seg(2, c(), s(), 1001, 5001, ACK, &big)); // 0..100, delivered at once
+    segs.push(seg(2, c(), s(), 1101, 5001, ACK, b"abcdefgh")); // 100..108
+                                                               // Overlaps the delivered tail (104..108 differ in 2 bytes) and adds 108..110.
+    segs.push(seg(2, c(), s(), 1105, 5001, ACK, b"eXgYij"));
+    // The same bytes again: no anomaly.
+    segs.push(seg(2, c(), s(), 1101, 5001, ACK, b"abcdefgh"));
+    // An exact copy of the first, older segment (beyond the tail window) with one byte changed.
+    let mut changed = big.clone();
+    changed[0] = 0xFF;
+    segs.push(seg(2, c(), s(), 1001, 5001, ACK, &changed));
+    let (ev, r) = run(&segs);
+    let mut want: Vec<Option<u8>> = big.iter().copied().map(Some).collect();
+    want.extend(b"abcdefghij".iter().copied().map(Some));
+    assert_eq!(stream_of(&ev, 0, Dir::ToServer), want, "first copy wins");
+    let kinds: Vec<TcpAnomaly> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Anomaly { kind, .. } => Some(*kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            TcpAnomaly::OverlapMismatch {
+                offset: 105,
+                len: 2
+            },
+            TcpAnomaly::OverlapMismatch {
+                offset: 0,
+                len: 100
+            },
+        ]
+    );
+    assert_eq!(r.stats().overlap_mismatches, 2);
+}
+
+#[test]
 fn overlap_with_different_bytes_keeps_first_copy_and_reports() {
     let mut segs = handshake(1000, 5000);
     segs.push(seg(2, c(), s(), 1006, 5001, ACK, b"fghij")); // offsets 5..10

@@ -576,7 +576,10 @@ fn end_to_end_in_tmux_failure_row_and_meaning_are_red_and_the_terminal_is_restor
     let bin = env!("CARGO_BIN_EXE_mqttscope");
     let cmd = format!("{bin} captures/connack-refusals-v5.pcap; echo EXIT=$?; sleep 30");
     let t = Tmux::start("quit", &cmd).expect("tmux session starts");
-    let screen = t.wait_for("the loaded capture", |s| s.contains("[DONE]"));
+    // Wait for a whole frame: [DONE] and a row drawn after the failure rows.
+    let screen = t.wait_for("the loaded capture", |s| {
+        s.contains("[DONE]") && s.contains("\"ok-am\"") && s.contains("Fields")
+    });
     let line = screen
         .lines()
         .find(|l| l.contains("0x87 Not authorized"))
@@ -626,5 +629,25 @@ fn end_to_end_in_tmux_failure_row_and_meaning_are_red_and_the_terminal_is_restor
     assert!(
         after.contains("EXIT=0") && !after.contains("Timeline"),
         "{after}"
+    );
+
+    // A panic restores the terminal, then prints one sentence with the report's path.
+    let cmd = format!(
+        "MQTTSCOPE_TEST_PANIC=1 {bin} captures/connack-refusals-v5.pcap; echo EXIT=$?; sleep 30"
+    );
+    let t = Tmux::start("panic", &cmd).expect("tmux session starts");
+    let after = t.wait_for("the program to exit", |s| s.contains("EXIT="));
+    assert!(after.contains("EXIT=101"), "{after}");
+    assert!(
+        !after.contains("Timeline"),
+        "terminal not restored:\n{after}"
+    );
+    assert!(
+        after.contains("internal error") && after.contains("report written to"),
+        "{after}"
+    );
+    assert!(
+        !after.contains("stack backtrace"),
+        "no raw backtrace: {after}"
     );
 }

@@ -210,6 +210,17 @@ impl Framer {
         }
     }
 
+    /// Changes the size cap; a buffered packet over the new cap is reported as oversize and
+    /// skipped at the next `feed` (the session layer lowers it under memory pressure).
+    pub fn set_max_packet(&mut self, max_packet: usize) {
+        self.max_packet = max_packet;
+    }
+
+    /// Bytes of memory the framer holds (its buffer's capacity).
+    pub fn held_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Stream offset of the next byte expected.
     pub fn offset(&self) -> u64 {
         self.pos
@@ -276,6 +287,10 @@ impl Framer {
             if (input.len(), self.buf.len(), self.mode) == before {
                 break;
             }
+        }
+        if self.buf.is_empty() && self.buf.capacity() > KEEP_CAPACITY {
+            // A large packet passed: do not keep its memory for the life of the connection.
+            self.buf = Vec::new();
         }
     }
 

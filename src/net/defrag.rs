@@ -172,7 +172,7 @@ impl Defragmenter {
             order: VecDeque::new(),
             next_generation: 0,
             bytes: 0,
-            max_bytes: limits.max_frag_bytes,
+            max_bytes: limits.frag_budget(),
             max_sets: limits.max_frag_sets,
             timeout_ns: i64::try_from(limits.frag_timeout_secs)
                 .unwrap_or(i64::MAX)

@@ -79,6 +79,42 @@ pub fn outcome_of(cat: &Catalogue, codes: &[ReasonCode], ptype: PacketType, v: V
     o
 }
 
+/// Overwrites with `*` the bytes of `copy` (a prefix copy of `whole`) that `secret`, a slice
+/// borrowed from `whole`, occupies: the raw bytes kept for the TUI must not show secrets.
+fn blank(copy: &mut [u8], whole: &[u8], secret: &[u8]) {
+    // Address arithmetic only (no dereference): where the secret lies inside the packet.
+    let start = (secret.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    if start > whole.len() {
+        return;
+    }
+    let end = (start + secret.len()).min(copy.len());
+    if let Some(b) = copy.get_mut(start.min(end)..end) {
+        b.fill(b'*');
+    }
+}
+
+/// Masks the password and every Authentication Data property (5.0 §3.1.2.9, §3.1.3.5 of
+/// CONNECT; §3.2.2.3.18 of CONNACK; §3.15.2.2.3 of AUTH) in the raw copy of a packet.
+fn mask_raw(copy: &mut [u8], raw: &RawPacket<'_>, pkt: &Packet<'_>) {
+    if let Packet::Connect(c) = pkt {
+        if let Some(p) = c.password {
+            blank(copy, raw.bytes, p);
+        }
+    }
+    if let Some(props) = pkt.properties() {
+        for p in props.iter() {
+            if let (PropertyId(0x16), PropValue::Binary(b)) = (p.id, &p.value) {
+                blank(copy, raw.bytes, b);
+            }
+        }
+    }
+}
+
+/// True for the packet types that can carry a password or authentication data.
+fn may_hold_secrets(ptype: PacketType) -> bool {
+    ptype == PacketType::CONNECT || ptype == PacketType::CONNACK || ptype == PacketType::AUTH
+}
+
 fn base(raw: &RawPacket<'_>, opts: &ConvertOptions) -> PacketInfo {
     PacketInfo {
         ptype: raw.header.ptype,
@@ -99,6 +135,9 @@ pub fn packet_info(
     opts: &ConvertOptions,
 ) -> PacketInfo {
     let mut info = base(raw, opts);
+    if !opts.show_secrets && !info.raw.is_empty() {
+        mask_raw(&mut info.raw, raw, pkt);
+    }
     info.version = Some(version);
     info.packet_id = pkt.packet_id();
     let v5 = version.is_v5();
@@ -212,6 +251,10 @@ pub fn malformed_info(
     opts: &ConvertOptions,
 ) -> PacketInfo {
     let mut info = base(raw, opts);
+    if !opts.show_secrets && may_hold_secrets(raw.header.ptype) {
+        // Where the secrets lie in a packet that did not decode is unknown: keep the header.
+        info.raw.truncate(usize::from(raw.header.header_len));
+    }
     info.version = version;
     info.malformed = Some(err.to_string());
     info.outcome = Outcome::Malformed;

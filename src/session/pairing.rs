@@ -99,6 +99,21 @@ impl InFlight {
         }
     }
 
+    /// Packet-id exchanges and pings held.
+    pub fn len(&self) -> usize {
+        self.by_id.len() + usize::from(self.ping.is_some())
+    }
+
+    /// True when nothing is in flight.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Changes the cap on packet-id exchanges (lowered under memory pressure).
+    pub fn set_cap(&mut self, cap: usize) {
+        self.cap = cap.max(1);
+    }
+
     /// Records a new packet-id request from `origin`; a PUBLISH counts against Receive Maximum.
     pub fn record_id(&mut self, origin: Dir, id: u16, p: Pending) -> Record {
         let counted = p.ptype == PacketType::PUBLISH;

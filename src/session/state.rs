@@ -15,6 +15,22 @@ use crate::mqtt::reason::{Catalogue, Origin};
 use crate::mqtt::types::{PacketType, ReasonCode, Version};
 use crate::tcp::{CloseReason, Dir};
 
+/// Longest client id (or user name) kept for the life of a connection, in bytes: it is copied
+/// into labels, totals and reconnect tracking, so a 64 KiB id must not be kept whole.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// `id`, cut to `MAX_ID_BYTES` (on a character boundary, with "…" appended) when longer.
+pub fn bounded_id(id: &str) -> String {
+    if id.len() <= MAX_ID_BYTES {
+        return id.to_string();
+    }
+    let mut end = MAX_ID_BYTES;
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &id[..end])
+}
+
 /// How the connection attempt went.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ConnOutcome {
@@ -141,6 +157,16 @@ impl ConnState {
             aliases: [AliasSpace::default(), AliasSpace::default()],
             subscriptions: Vec::new(),
         }
+    }
+
+    /// Requests held in the in-flight table.
+    pub fn inflight_len(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// Changes the in-flight cap (lowered under memory pressure).
+    pub fn set_inflight_cap(&mut self, cap: usize) {
+        self.inflight.set_cap(cap);
     }
 
     /// True when the connection was seen from its start (TCP handshake or CONNECT): only then
@@ -297,8 +323,8 @@ impl ConnState {
             self.version = Some(c.level);
             self.version_note = Some("stated by the CONNECT");
         }
-        self.client_id = Some(c.client_id.to_string());
-        self.username = c.username.map(str::to_string);
+        self.client_id = Some(bounded_id(c.client_id));
+        self.username = c.username.map(bounded_id);
         self.clean_start = c.flags.clean_start();
         self.keep_alive = Some(c.keep_alive);
         self.ka.requested = c.keep_alive;
@@ -350,7 +376,7 @@ impl ConnState {
         self.negotiated.server_keep_alive = p.server_keep_alive();
         self.ka.server = p.server_keep_alive();
         if let Some(id) = p.assigned_client_identifier() {
-            self.client_id = Some(id.to_string());
+            self.client_id = Some(bounded_id(id));
         }
     }
 

@@ -26,6 +26,10 @@ const DETECT_CHUNKS: u8 = 8;
 const MAX_HELD_BYTES: usize = 64 * 1024;
 /// Chunks remembered per direction to date packets held across chunks (see [`Origins`]).
 const MAX_ORIGINS: usize = 64;
+/// Estimated bytes of one in-flight table entry (key, value and hash table overhead).
+const INFLIGHT_COST: usize = 96;
+/// Smallest packet cap under memory pressure, so that short control packets still decode.
+const MIN_PRESSURE_CAP: usize = 256;
 /// Server endpoints learnt as MQTT (a CONNECT was seen), remembered for mid-stream connections.
 const MAX_LEARNT_SERVERS: usize = 4096;
 
@@ -42,6 +46,9 @@ pub struct SessionConfig {
     pub max_packet: usize,
     /// In-flight requests tracked per connection.
     pub max_inflight: usize,
+    /// Bytes that framers, undecided connections and in-flight tables may hold across all
+    /// connections (`Limits::framer_budget`); under pressure the caps are lowered.
+    pub memory_budget: usize,
 }
 
 impl Default for SessionConfig {
@@ -52,6 +59,7 @@ impl Default for SessionConfig {
             convert: ConvertOptions::default(),
             max_packet: 1 << 20,
             max_inflight: 65_535,
+            memory_budget: crate::limits::Limits::default().framer_budget(),
         }
     }
 }
@@ -145,6 +153,10 @@ pub struct Sessions {
     streaks: HashMap<String, Streak, FastState>,
     mqtt_connections: u64,
     learnt: HashSet<SocketAddr, FastState>,
+    /// Bytes held by all connections' framers, undecided data and in-flight tables.
+    mem_total: usize,
+    /// Data events handled under memory pressure (caps lowered).
+    budget_hits: u64,
 }
 
 fn make_event(
@@ -180,6 +192,70 @@ impl Sessions {
             streaks: HashMap::default(),
             mqtt_connections: 0,
             learnt: HashSet::default(),
+            mem_total: 0,
+            budget_hits: 0,
+        }
+    }
+
+    /// Bytes held right now by framers, undecided data and in-flight tables.
+    pub fn memory_held(&self) -> usize {
+        self.mem_total
+    }
+
+    /// Data events handled under memory pressure: packet and in-flight caps were lowered, or
+    /// an undecided connection was given up, to stay under `SessionConfig::memory_budget`.
+    pub fn budget_hits(&self) -> u64 {
+        self.budget_hits
+    }
+
+    /// Handles one stream event, emitting zero or more events, keeping the memory held by
+    /// all connections under the budget.
+    pub fn on_stream(&mut self, se: StreamEvent<'_>, emit: &mut dyn FnMut(Event)) {
+        let id = match se {
+            StreamEvent::Open(info) => info.id,
+            StreamEvent::Data { conn, .. }
+            | StreamEvent::Gap { conn, .. }
+            | StreamEvent::Anomaly { conn, .. }
+            | StreamEvent::Close { conn, .. } => conn,
+        };
+        let before = self.conns.get(&id).map_or(0, Conn::mem);
+        if let StreamEvent::Data { bytes, .. } = se {
+            self.apply_pressure(id, before, bytes.len());
+        }
+        self.handle(se, emit);
+        let after = self.conns.get(&id).map_or(0, Conn::mem);
+        self.mem_total = (self.mem_total + after).saturating_sub(before);
+    }
+
+    /// Sets the caps of connection `id` before `incoming` bytes arrive: the configured ones
+    /// while the budget has room, else caps that let it grow by at most the room left.
+    fn apply_pressure(&mut self, id: ConnId, before: usize, incoming: usize) {
+        let budget = self.cfg.memory_budget;
+        let others = self.mem_total.saturating_sub(before);
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if c.kind == Kind::Undecided || c.kind == Kind::Mqtt {
+            let pressure = others + before + incoming > budget;
+            let room = budget.saturating_sub(others + before);
+            for f in &mut c.framers {
+                let cap = if pressure {
+                    (f.held_capacity() + room / 4).clamp(MIN_PRESSURE_CAP, self.cfg.max_packet)
+                } else {
+                    self.cfg.max_packet
+                };
+                f.set_max_packet(cap);
+            }
+            let inflight = if pressure {
+                c.state.inflight_len() + room / 4 / INFLIGHT_COST
+            } else {
+                self.cfg.max_inflight
+            };
+            c.state
+                .set_inflight_cap(inflight.min(self.cfg.max_inflight));
+            if pressure {
+                self.budget_hits += 1;
+            }
         }
     }
 
@@ -189,7 +265,7 @@ impl Sessions {
     }
 
     /// Handles one stream event, emitting zero or more events.
-    pub fn on_stream(&mut self, se: StreamEvent<'_>, emit: &mut dyn FnMut(Event)) {
+    fn handle(&mut self, se: StreamEvent<'_>, emit: &mut dyn FnMut(Event)) {
         match se {
             StreamEvent::Open(info) => {
                 let label = Arc::new(ConnLabel {
@@ -258,7 +334,8 @@ impl Sessions {
                         // Picked up mid-stream, a chunk may start inside a packet: try the next
                         // chunks before giving up.
                         _ if c.tries < DETECT_CHUNKS
-                            && c.held_bytes + bytes.len() <= MAX_HELD_BYTES =>
+                            && c.held_bytes + bytes.len() <= MAX_HELD_BYTES
+                            && self.mem_total + bytes.len() <= self.cfg.memory_budget =>
                         {
                             c.held_bytes += bytes.len();
                             c.held.push((dir, ts, frame_no, bytes.to_vec()));
@@ -380,6 +457,9 @@ impl Sessions {
                     TcpAnomaly::BufferCap => {
                         Anomaly::CapHit("TCP bytes buffered per direction (--max-buffer)")
                     }
+                    TcpAnomaly::BudgetCap => Anomaly::CapHit(
+                        "memory budget: TCP reassembly of all connections (--memory-budget)",
+                    ),
                     TcpAnomaly::HoleCap => Anomaly::CapHit("TCP holes per direction (--max-holes)"),
                     TcpAnomaly::FlowCap => Anomaly::CapHit("TCP connections tracked (--max-flows)"),
                     TcpAnomaly::DataAfterFin => Anomaly::ReservedBits("TCP data after FIN"),
@@ -452,6 +532,18 @@ impl Sessions {
 }
 
 impl Conn {
+    /// Bytes of memory held by this connection's buffers and in-flight table (estimate).
+    fn mem(&self) -> usize {
+        let held = if self.kind == Kind::Undecided {
+            self.held_bytes
+        } else {
+            0
+        };
+        held + self.framers[0].held_capacity()
+            + self.framers[1].held_capacity()
+            + self.state.inflight_len() * INFLIGHT_COST
+    }
+
     /// Feeds in-order bytes of one TCP direction to its framer and handles what comes out.
     fn feed(
         &mut self,

@@ -121,11 +121,14 @@ pub enum TcpAnomaly {
     OverlapMismatch {
         /// Stream offset of the first differing byte.
         offset: u64,
-        /// Number of overlapping bytes that differ.
+        /// Number of overlapping bytes that differ (or, for a retransmission of an older
+        /// delivered segment compared by fingerprint, that segment's length).
         len: u32,
     },
     /// The per-direction buffered-bytes cap was hit.
     BufferCap,
+    /// The reassembler's share of the memory budget (all connections together) was hit.
+    BudgetCap,
     /// The per-direction holes cap was hit.
     HoleCap,
     /// The connection table cap was hit (a connection was evicted).

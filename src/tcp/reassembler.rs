@@ -31,9 +31,13 @@ fn secs_to_ns(secs: u64) -> i64 {
 impl Reassembler {
     /// A reassembler with the caps of `limits`; `mqtt_ports` orients connections picked up
     /// mid-stream (the side not on one of these ports is the client).
+    /// The connection cap is `Limits::flow_budget` and the buffered bytes of all connections
+    /// together stay under `Limits::tcp_budget`.
     pub fn new(limits: &Limits, mqtt_ports: &[u16]) -> Self {
+        let mut limits = limits.clone();
+        limits.max_flows = limits.flow_budget();
         Reassembler {
-            limits: limits.clone(),
+            limits,
             mqtt_ports: mqtt_ports.to_vec(),
             table: Table::new(),
             next_id: 0,
@@ -45,6 +49,16 @@ impl Reassembler {
     /// The counters so far.
     pub fn stats(&self) -> &TcpStats {
         &self.stats
+    }
+
+    /// Out-of-order bytes the reassembler may hold across all connections.
+    pub fn budget(&self) -> usize {
+        self.limits.tcp_budget()
+    }
+
+    /// Connections tracked at once (`Limits::flow_budget`).
+    pub fn max_flows(&self) -> usize {
+        self.limits.max_flows
     }
 
     /// Number of connections currently open.

@@ -27,6 +27,9 @@ pub struct CapCounts {
     pub holes: u64,
     /// Tracked connections (`Limits::max_flows`).
     pub flows: u64,
+    /// Out-of-order bytes across all connections (`Limits::tcp_budget`, from the memory
+    /// budget): holes given up because the whole reassembler was full.
+    pub budget: u64,
 }
 
 /// Everything the reassembler counted over the run.
@@ -58,6 +61,10 @@ pub struct TcpStats {
     pub idle_expiries: u64,
     /// Connections closed because a new SYN with another ISN reused their 4-tuple.
     pub superseded: u64,
+    /// Out-of-order bytes buffered right now, across all connections.
+    pub buffered_now: u64,
+    /// Most out-of-order bytes ever buffered at once, across all connections.
+    pub buffered_peak: u64,
 }
 
 /// Where events go: the caller's closure, with the counters updated on the way.
@@ -123,6 +130,7 @@ impl Emitter<'_, '_> {
         match kind {
             TcpAnomaly::OverlapMismatch { .. } => self.stats.overlap_mismatches += 1,
             TcpAnomaly::BufferCap => self.stats.caps.buffer += 1,
+            TcpAnomaly::BudgetCap => self.stats.caps.budget += 1,
             TcpAnomaly::HoleCap => self.stats.caps.holes += 1,
             TcpAnomaly::FlowCap => self.stats.caps.flows += 1,
             TcpAnomaly::DataAfterFin => self.stats.data_after_fin += 1,
@@ -134,6 +142,17 @@ impl Emitter<'_, '_> {
             frame_no: self.frame_no,
             kind,
         });
+    }
+
+    /// Accounts for `n` more out-of-order bytes buffered.
+    pub fn buffered_add(&mut self, n: u64) {
+        self.stats.buffered_now += n;
+        self.stats.buffered_peak = self.stats.buffered_peak.max(self.stats.buffered_now);
+    }
+
+    /// Accounts for `n` out-of-order bytes released.
+    pub fn buffered_sub(&mut self, n: u64) {
+        self.stats.buffered_now = self.stats.buffered_now.saturating_sub(n);
     }
 
     /// Announces a closed connection and counts it.

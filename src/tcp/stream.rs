@@ -3,18 +3,45 @@
 //! In-order bytes are handed on as slices of the segment (no copy). Only bytes that arrive
 //! beyond a hole are copied, into one compact buffer holding the assembler's ranges back to back,
 //! capped at `Limits::max_buffered_per_dir`. Overlap policy: the first copy of a byte wins; a
-//! later copy that differs from a byte still held is reported as `OverlapMismatch` (bytes
-//! already delivered are not kept, so a retransmission of them is only counted).
+//! later copy that differs from a byte still held is reported as `OverlapMismatch`. Bytes
+//! already delivered are not kept; for them, the last few in-order segments are remembered by
+//! a fingerprint (range and 32 sampled bytes), so a retransmission of exactly one of them that
+//! carries different bytes is reported too.
 
 use super::assembler::Assembler;
 use super::seq::SeqNum;
 use super::stats::Emitter;
 use super::{ConnId, Dir, GapReason, TcpAnomaly};
-use crate::capture::Ts;
 use crate::limits::Limits;
 
 /// Buffer capacity kept after the buffer empties; more is released.
 const KEEP_CAPACITY: usize = 64 << 10;
+/// In-order segments remembered per direction to check retransmissions of delivered bytes.
+const RECENT: usize = 8;
+/// Last delivered bytes kept per direction, to compare overlapping retransmissions with.
+const TAIL: usize = 64;
+
+/// A delivered segment: stream offset, length and a fingerprint of its bytes.
+type Recent = (u64, u32, u64);
+
+/// A cheap fingerprint of a segment's bytes: its length and 32 bytes sampled across it (not a
+/// full hash: it costs the same for any size, and catches a retransmission that differs in
+/// any sampled byte).
+fn fingerprint(p: &[u8]) -> u64 {
+    let n = p.len();
+    let mut h: u64 = n as u64 ^ 0x9E37_79B9_7F4A_7C15;
+    let step = (n / 32).max(1);
+    let mut i = 0;
+    for _ in 0..32 {
+        let Some(b) = p.get(i) else { break };
+        h = (h.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x0100_0000_01B3);
+        i += step;
+    }
+    if let Some(b) = p.last() {
+        h = (h.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x0100_0000_01B3);
+    }
+    h
+}
 
 /// Which connection and direction a stream's events belong to.
 #[derive(Clone, Copy, Debug)]
@@ -47,8 +74,18 @@ pub(crate) struct Stream {
     head: usize,
     /// Cap on held bytes.
     max_buffered: u64,
+    /// Cap on held bytes across every stream of the reassembler (the memory budget's share).
+    max_total: u64,
     /// Stream offset of this direction's FIN, once seen.
     fin: Option<u64>,
+    /// The last in-order segments delivered straight from their frames (ring).
+    recent: [Recent; RECENT],
+    /// Next slot of `recent`.
+    recent_at: usize,
+    /// The last delivered bytes, ending at `next`: `tail[..tail_len]`.
+    tail: [u8; TAIL],
+    /// Bytes of `tail` in use.
+    tail_len: usize,
 }
 
 impl Stream {
@@ -61,7 +98,12 @@ impl Stream {
             buf: Vec::new(),
             head: 0,
             max_buffered: limits.max_buffered_per_dir as u64,
+            max_total: limits.tcp_budget() as u64,
             fin: None,
+            recent: [(0, 0, 0); RECENT],
+            recent_at: 0,
+            tail: [0; TAIL],
+            tail_len: 0,
         }
     }
 
@@ -112,6 +154,36 @@ impl Stream {
         if s < self.next || self.asm.unheld_len(s, e) < e - s {
             outcome.retransmission = true;
         }
+        // Bytes already delivered: compare the part still in the tail window byte by byte.
+        let mut mm = Mismatch::default();
+        if s < self.next {
+            let tail_start = self.next - self.tail_len as u64;
+            let a = s.max(tail_start);
+            let b = e.min(self.next);
+            if a < b {
+                let theirs = p.get((a - s) as usize..(b - s) as usize).unwrap_or(&[]);
+                let at = self.tail_len - (self.next - a) as usize;
+                let first = self.tail.get(at..at + theirs.len()).unwrap_or(&[]);
+                mm.compare(a, first, theirs);
+            }
+        }
+        // A retransmission of exactly one remembered segment: compare fingerprints.
+        let whole = start >= 0 && missing == 0 && p.len() == payload.len();
+        if whole && e <= self.next {
+            let len = p.len() as u32;
+            let in_tail = s + self.tail_len as u64 >= self.next;
+            if let Some(r) = self
+                .recent
+                .iter()
+                .find(|r| r.0 == s && r.1 == len && !in_tail)
+            {
+                if r.2 != fingerprint(p) {
+                    let kind = TcpAnomaly::OverlapMismatch { offset: s, len };
+                    em.anomaly(tag.conn, tag.dir, kind);
+                }
+            }
+        }
+        let fresh = whole && s == self.next && self.asm.is_empty();
         // Forget the part already delivered.
         if s < self.next {
             let cut = (self.next - s).min(p.len() as u64) as usize;
@@ -121,11 +193,21 @@ impl Stream {
         }
         if s > self.next {
             self.make_room(em, tag, s, e);
+            // Giving up holes may have delivered held bytes at or beyond `s`: forget those too.
+            if s < self.next {
+                let cut = (self.next - s).min(p.len() as u64) as usize;
+                p = p.get(cut..).unwrap_or(&[]);
+                s += cut as u64;
+                e = s + p.len() as u64;
+            }
         }
-        let mut mm = Mismatch::default();
         if s > self.next {
-            self.hold((em.ts, em.frame_no), s, p, &mut mm);
+            self.hold(em, s, p, &mut mm);
         } else if s < e {
+            if fresh {
+                self.recent[self.recent_at] = (s, p.len() as u32, fingerprint(p));
+                self.recent_at = (self.recent_at + 1) % RECENT;
+            }
             self.deliver_in_order(em, tag, s, p, &mut mm);
         }
         if let Some(kind) = mm.anomaly() {
@@ -137,17 +219,23 @@ impl Stream {
         outcome
     }
 
-    /// Gives up holes until the out-of-order segment `[s, e)` fits under both caps.
+    /// Gives up holes until the out-of-order segment `[s, e)` fits under the caps: this
+    /// direction's bytes and holes, and the bytes of the whole reassembler. Under the global
+    /// cap a direction gives up its own holes (oldest first), so no stream waits on another.
     fn make_room(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, s: u64, e: u64) {
         let mut reported = false;
         while s > self.next {
-            let over_bytes = self.asm.held() + self.asm.unheld_len(s, e) > self.max_buffered;
+            let new = self.asm.unheld_len(s, e);
+            let over_total = em.stats.buffered_now + new > self.max_total;
+            let over_bytes = over_total || self.asm.held() + new > self.max_buffered;
             let over_holes = !over_bytes && self.asm.len_after_insert(s, e) > self.asm.max();
             if !over_bytes && !over_holes {
                 return;
             }
             if !reported {
-                let kind = if over_bytes {
+                let kind = if over_total {
+                    TcpAnomaly::BudgetCap
+                } else if over_bytes {
                     TcpAnomaly::BufferCap
                 } else {
                     TcpAnomaly::HoleCap
@@ -162,7 +250,8 @@ impl Stream {
 
     /// Copies the out-of-order segment `[s, s + p.len())` into the buffer; bytes already held
     /// keep their first copy and are compared.
-    fn hold(&mut self, (now, frame): (Ts, u64), s: u64, p: &[u8], mm: &mut Mismatch) {
+    fn hold(&mut self, em: &mut Emitter<'_, '_>, s: u64, p: &[u8], mm: &mut Mismatch) {
+        let (now, frame) = (em.ts, em.frame_no);
         let e = s + p.len() as u64;
         let mut pos = s;
         while let Some((a, b, held)) = self.asm.part_at(pos, e) {
@@ -184,6 +273,7 @@ impl Stream {
                 self.buf.drain(at..at + bytes.len());
                 return;
             }
+            em.buffered_add(bytes.len() as u64);
         }
     }
 
@@ -221,6 +311,7 @@ impl Stream {
                         .unwrap_or(&[]);
                     em.data(tag.conn, tag.dir, pos, bytes);
                     self.next = upto;
+                    self.remember(bytes);
                     pos = upto;
                 }
             }
@@ -236,6 +327,7 @@ impl Stream {
             return;
         };
         let len = r.len() as usize;
+        em.buffered_sub(r.len());
         let end = (self.head + len).min(self.buf.len());
         let bytes = self.buf.get(self.head..end).unwrap_or(&[]);
         if after_gap && r.last.1 != 0 {
@@ -244,6 +336,18 @@ impl Stream {
             em.data(tag.conn, tag.dir, r.start, bytes);
         }
         self.head = end;
+        if r.start == self.next {
+            let (h, e2) = (self.head - len.min(self.head), end);
+            let mut t = [0u8; TAIL];
+            let src = self
+                .buf
+                .get(h.max(e2.saturating_sub(TAIL))..e2)
+                .unwrap_or(&[]);
+            t[..src.len()].copy_from_slice(src);
+            self.remember(&t[..src.len()]);
+        } else {
+            self.tail_len = 0;
+        }
         self.next = self.next.max(r.end);
         self.compact();
     }
@@ -253,6 +357,20 @@ impl Stream {
         while self.asm.first().is_some_and(|r| r.start <= self.next) {
             self.deliver_first(em, tag, false);
         }
+    }
+
+    /// Keeps the last bytes just delivered (ending at `next`) in the tail window.
+    fn remember(&mut self, bytes: &[u8]) {
+        if bytes.len() >= TAIL {
+            self.tail.copy_from_slice(&bytes[bytes.len() - TAIL..]);
+            self.tail_len = TAIL;
+            return;
+        }
+        let keep = (TAIL - bytes.len()).min(self.tail_len);
+        self.tail
+            .copy_within(self.tail_len - keep..self.tail_len, 0);
+        self.tail[keep..keep + bytes.len()].copy_from_slice(bytes);
+        self.tail_len = keep + bytes.len();
     }
 
     /// Drops the consumed prefix of the buffer when worthwhile; releases a large empty buffer.
@@ -283,12 +401,14 @@ impl Stream {
             if r.start > self.next {
                 em.gap(tag.conn, tag.dir, self.next, r.start - self.next, reason);
                 self.next = r.start;
+                self.tail_len = 0;
             }
             self.deliver_first(em, tag, true);
         }
         if target > self.next {
             em.gap(tag.conn, tag.dir, self.next, target - self.next, reason);
             self.next = target;
+            self.tail_len = 0;
         }
     }
 
@@ -324,6 +444,7 @@ impl Stream {
     pub fn close(&mut self, em: &mut Emitter<'_, '_>, tag: Tag) {
         let target = self.asm.end().unwrap_or(0).max(self.fin.unwrap_or(0));
         self.give_up_to(em, tag, target, GapReason::Closed);
+        em.buffered_sub(self.asm.held());
         self.asm.clear();
         self.buf = Vec::new();
         self.head = 0;

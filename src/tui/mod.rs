@@ -164,18 +164,10 @@ pub fn restore_terminal() {
 pub struct TerminalGuard;
 
 impl TerminalGuard {
-    /// Raw mode, alternate screen, mouse capture; and a panic hook that restores first.
+    /// Raw mode, alternate screen, mouse capture; and a panic hook that restores the terminal
+    /// first, then writes the report file and prints one sentence with its path.
     pub fn enter() -> io::Result<TerminalGuard> {
-        std::panic::set_hook(Box::new(|info| {
-            restore_terminal();
-            let at = info
-                .location()
-                .map(|l| format!(" at {}:{}", l.file(), l.line()))
-                .unwrap_or_default();
-            eprintln!(
-                "mqttscope: internal error{at}; the terminal was restored. Please report this."
-            );
-        }));
+        crate::panic::install_panic_hook(Some(Box::new(restore_terminal)));
         enable_raw_mode()?;
         let guard = TerminalGuard;
         crossterm::execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
@@ -218,6 +210,10 @@ pub fn run(
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     let worker = std::thread::spawn(move || feed.run());
     spawn_input(input_tx);
+    if std::env::var_os("MQTTSCOPE_TEST_PANIC").is_some() {
+        // Lets the end-to-end test check the terminal is restored on a panic.
+        panic!("test panic requested by MQTTSCOPE_TEST_PANIC");
+    }
     let r = run_loop(
         &mut terminal,
         &mut state,
@@ -232,7 +228,7 @@ pub fn run(
     while !worker.is_finished() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let _ = std::panic::take_hook();
+    crate::panic::install_panic_hook(None);
     r?;
     Ok(state)
 }
