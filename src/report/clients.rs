@@ -6,43 +6,74 @@ use std::collections::HashMap;
 /// Hasher of the run's string-keyed tables: fast, seeded per table (ids come from the capture).
 pub type FastState = foldhash::fast::RandomState;
 
-/// Totals per client id: a hash table for the per-packet lookups (a sorted map compared the
-/// long, shared-prefix ids byte by byte dozens of times per packet); sorted only when listed.
+/// Totals per client id: a hash index for the per-packet lookups (a sorted map compared the
+/// long, shared-prefix ids byte by byte dozens of times per packet) into a vector of totals;
+/// sorted only when listed.
 #[derive(Clone, Debug, Default)]
 pub struct ClientTable {
-    map: HashMap<String, ClientTotals, FastState>,
+    index: HashMap<String, u32, FastState>,
+    totals: Vec<ClientTotals>,
 }
 
 impl ClientTable {
     /// Number of client ids tracked.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.totals.len()
     }
 
     /// True when no client is tracked.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.totals.is_empty()
+    }
+
+    /// The slot of client `id`, when tracked: one hashed lookup.
+    pub fn slot(&self, id: &str) -> Option<u32> {
+        self.index.get(id).copied()
+    }
+
+    /// The totals in slot `slot` (from [`ClientTable::slot`] or [`ClientTable::insert`]).
+    pub fn at_mut(&mut self, slot: u32) -> Option<&mut ClientTotals> {
+        self.totals.get_mut(slot as usize)
+    }
+
+    /// The slot of client `id`, created with empty totals when new.
+    pub fn insert(&mut self, id: String) -> u32 {
+        if let Some(s) = self.slot(&id) {
+            return s;
+        }
+        let s = self.totals.len() as u32;
+        self.totals.push(ClientTotals::default());
+        self.index.insert(id, s);
+        s
     }
 
     /// The totals of client `id`, when tracked.
     pub fn get(&self, id: &str) -> Option<&ClientTotals> {
-        self.map.get(id)
+        self.totals.get(self.slot(id)? as usize)
     }
 
     /// The totals of client `id` to update, when tracked.
     pub fn get_mut(&mut self, id: &str) -> Option<&mut ClientTotals> {
-        self.map.get_mut(id)
+        let s = self.slot(id)?;
+        self.at_mut(s)
     }
 
     /// The totals of client `id`, created empty when new.
     pub fn get_or_insert(&mut self, id: String) -> &mut ClientTotals {
-        self.map.entry(id).or_default()
+        let s = self.insert(id) as usize;
+        if s >= self.totals.len() {
+            self.totals.resize_with(s + 1, ClientTotals::default);
+        }
+        &mut self.totals[s]
     }
 
     /// Every client in id order (byte order of the ids, as a sorted map would list them).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ClientTotals)> {
-        let mut v: Vec<(&str, &ClientTotals)> =
-            self.map.iter().map(|(k, c)| (k.as_str(), c)).collect();
+        let mut v: Vec<(&str, &ClientTotals)> = self
+            .index
+            .iter()
+            .filter_map(|(k, s)| Some((k.as_str(), self.totals.get(*s as usize)?)))
+            .collect();
         v.sort_unstable_by(|a, b| a.0.cmp(b.0));
         v.into_iter()
     }
@@ -52,7 +83,7 @@ impl ClientTable {
 impl std::ops::Index<&str> for ClientTable {
     type Output = ClientTotals;
     fn index(&self, id: &str) -> &ClientTotals {
-        match self.map.get(id) {
+        match self.get(id) {
             Some(c) => c,
             None => panic!("client id {id:?} is not in the table"),
         }

@@ -129,15 +129,23 @@ impl Totals {
     /// past [`MAX_CLIENTS`] ids, the shared `other_clients`.
     fn client_mut(&mut self, label: &ConnLabel) -> Option<&mut ClientTotals> {
         let id = label.client_id.as_deref()?;
-        if !id.is_empty() && self.clients.get(id).is_some() {
-            return self.clients.get_mut(id);
-        }
-        let key = client_key(label)?;
-        if self.clients.len() < MAX_CLIENTS || self.clients.get(&key).is_some() {
-            Some(self.clients.get_or_insert(key))
+        let known = if id.is_empty() {
+            None
         } else {
-            Some(&mut self.other_clients)
-        }
+            self.clients.slot(id)
+        };
+        let slot = match known {
+            Some(s) => s,
+            None => {
+                let key = client_key(label)?;
+                match self.clients.slot(&key) {
+                    Some(s) => s,
+                    None if self.clients.len() < MAX_CLIENTS => self.clients.insert(key),
+                    None => return Some(&mut self.other_clients),
+                }
+            }
+        };
+        self.clients.at_mut(slot)
     }
 
     /// Counts one event.
