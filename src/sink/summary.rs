@@ -273,6 +273,10 @@ impl<W: Write> Sink for SummarySink<W> {
         Ok(Flow::Continue)
     }
 
+    fn ignores_events(&self) -> bool {
+        true
+    }
+
     fn finish(&mut self, totals: &Totals) -> io::Result<()> {
         let text = summary_text(totals, &self.catalogue);
         match self
