@@ -9,60 +9,79 @@ use crate::net::{NetDecoder, NetOutcome};
 use crate::report::{CaptureTotals, Totals};
 use crate::session::{SessionConfig, Sessions};
 use crate::sink::{Flow, Sink};
-use crate::tcp::Reassembler;
+use crate::tcp::{Reassembler, StreamEvent};
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 
-/// The analysis from frames to events, without I/O.
-pub struct Analyzer {
+mod staged;
+
+/// The layers below MQTT: link/IP decoding and TCP reassembly, with frame counts.
+pub(crate) struct Lower {
     net: NetDecoder,
     tcp: Reassembler,
-    sessions: Sessions,
     frames: u64,
     bytes: u64,
+}
+
+impl Lower {
+    /// Decodes and reassembles one frame, handing stream events to `out`.
+    fn frame(&mut self, frame: &Frame<'_>, out: &mut dyn FnMut(StreamEvent<'_>)) {
+        self.frames += 1;
+        self.bytes += u64::from(frame.caplen);
+        if let NetOutcome::Tcp(seg) = self.net.decode(frame) {
+            self.tcp.segment(&seg, out);
+        }
+    }
+
+    /// Ends the capture: gives up open holes and closes every connection.
+    fn finish(&mut self, out: &mut dyn FnMut(StreamEvent<'_>)) {
+        self.net.finish();
+        self.tcp.finish(out);
+    }
+}
+
+/// The analysis from frames to events, without I/O.
+pub struct Analyzer {
+    lower: Lower,
+    sessions: Sessions,
 }
 
 impl Analyzer {
     /// An analyzer with these limits, session settings and catalogue.
     pub fn new(limits: &Limits, cfg: SessionConfig, catalogue: Arc<Catalogue>) -> Self {
         Analyzer {
-            net: NetDecoder::new(limits),
-            tcp: Reassembler::new(limits, &cfg.ports),
+            lower: Lower {
+                net: NetDecoder::new(limits),
+                tcp: Reassembler::new(limits, &cfg.ports),
+                frames: 0,
+                bytes: 0,
+            },
             sessions: Sessions::new(cfg, catalogue),
-            frames: 0,
-            bytes: 0,
         }
     }
 
     /// Analyses one frame.
     pub fn frame(&mut self, frame: &Frame<'_>, emit: &mut dyn FnMut(Event)) {
-        self.frames += 1;
-        self.bytes += u64::from(frame.caplen);
-        let Analyzer {
-            net, tcp, sessions, ..
-        } = self;
-        if let NetOutcome::Tcp(seg) = net.decode(frame) {
-            tcp.segment(&seg, &mut |se| sessions.on_stream(se, emit));
-        }
+        let Analyzer { lower, sessions } = self;
+        lower.frame(frame, &mut |se| sessions.on_stream(se, emit));
     }
 
     /// Ends the capture: gives up open holes and closes every connection.
     pub fn finish(&mut self, emit: &mut dyn FnMut(Event)) {
-        self.net.finish();
-        let Analyzer { tcp, sessions, .. } = self;
-        tcp.finish(&mut |se| sessions.on_stream(se, emit));
+        let Analyzer { lower, sessions } = self;
+        lower.finish(&mut |se| sessions.on_stream(se, emit));
     }
 
     /// Statistics of the layers below MQTT.
     pub fn capture_totals(&self) -> CaptureTotals {
         let mut c = CaptureTotals {
-            frames: self.frames,
-            bytes: self.bytes,
+            frames: self.lower.frames,
+            bytes: self.lower.bytes,
             ..CaptureTotals::default()
         };
-        let n = self.net.stats();
+        let n = self.lower.net.stats();
         for (lt, count) in n.link_frames() {
             c.link_types.insert(lt.to_string(), count);
         }
@@ -91,7 +110,7 @@ impl Analyzer {
         if frag_caps > 0 {
             c.caps_hit.insert("IP fragment buffer".into(), frag_caps);
         }
-        let t = self.tcp.stats();
+        let t = self.lower.tcp.stats();
         c.tcp_connections = t.opened;
         for (name, v) in [
             ("TCP bytes buffered per direction", t.caps.buffer),
@@ -160,7 +179,7 @@ pub fn run(
             out.event(ev);
             stop.set(out.stop);
         };
-        read_all(
+        analyse_all(
             source,
             analyzer,
             &mut opts,
@@ -178,7 +197,8 @@ const BATCH: usize = 256;
 const BATCHES_IN_FLIGHT: usize = 8;
 
 /// [`run`] on two threads: frames are read and analysed on a worker thread while this thread
-/// counts the totals and writes the outputs. Events cross in capture order in bounded batches,
+/// counts the totals and writes the outputs (for a sink that ignores single events, the
+/// summary, the worker stops at TCP reassembly and this thread runs the MQTT sessions too). Events cross in capture order in bounded batches,
 /// so the output is byte for byte that of [`run`] (event ids are given by the analysis, which
 /// stays on one thread). With `flush_each_frame` (live capture), a frame's events are handed
 /// over at once instead of waiting for a full batch.
@@ -191,7 +211,37 @@ pub fn run_threaded(
     flush_each_frame: bool,
 ) -> RunEnd {
     let filter = std::mem::take(&mut opts.filter);
+    let staged = sink.ignores_events();
     let mut out = Output::new(sink, totals, filter);
+    if staged {
+        // The sink only reads the totals: the sessions move to this thread, next to the
+        // totals, so the two threads get similar shares of the work.
+        let Analyzer { lower, sessions } = &mut *analyzer;
+        let r = staged::run_staged(
+            source,
+            lower,
+            sessions,
+            &mut out,
+            &mut opts,
+            flush_each_frame,
+        );
+        let errors = match r {
+            Ok(errors) => errors,
+            // No thread could be started: do the work on this one.
+            Err(_) => {
+                let mut emit = |ev: Event| out.event(ev);
+                analyse_all(
+                    source,
+                    analyzer,
+                    &mut opts,
+                    &|| false,
+                    &mut emit,
+                    &mut || {},
+                )
+            }
+        };
+        return out.end(errors, analyzer, source);
+    }
     let stop = AtomicBool::new(false);
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Event>>(BATCHES_IN_FLIGHT);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<Event>>();
@@ -206,9 +256,13 @@ pub fn run_threaded(
                     if b.is_empty() {
                         return;
                     }
-                    let next = empty_rx
+                    // Returned batches still hold their events: they are dropped here, on
+                    // the thread that allocated them (a free from another thread costs the
+                    // allocator far more).
+                    let mut next = empty_rx
                         .try_recv()
                         .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    next.clear();
                     if full_tx.send(std::mem::replace(&mut *b, next)).is_err() {
                         stop_w.store(true, Ordering::Relaxed);
                     }
@@ -223,7 +277,7 @@ pub fn run_threaded(
                         hand_over();
                     }
                 };
-                let errors = read_all(
+                let errors = analyse_all(
                     src,
                     an,
                     op,
@@ -242,9 +296,9 @@ pub fn run_threaded(
             Ok(w) => w,
             Err(e) => return Err(e),
         };
-        for mut batch in full_rx.iter() {
-            for ev in batch.drain(..) {
-                out.event(ev);
+        for batch in full_rx.iter() {
+            for ev in &batch {
+                out.event_ref(ev);
             }
             if out.stop {
                 stop.store(true, Ordering::Relaxed);
@@ -261,7 +315,7 @@ pub fn run_threaded(
         // No thread could be started: do the work on this one.
         Err(_) => {
             let mut emit = |ev: Event| out.event(ev);
-            read_all(
+            analyse_all(
                 source,
                 analyzer,
                 &mut opts,
@@ -296,11 +350,16 @@ impl<'s, 't> Output<'s, 't> {
 
     /// Counts an event and, unless stopped or filtered out, writes it.
     fn event(&mut self, ev: Event) {
-        self.totals.add(&ev);
-        if self.stop || !self.filter.matches(&ev) {
+        self.event_ref(&ev);
+    }
+
+    /// [`Output::event`] on a borrowed event.
+    fn event_ref(&mut self, ev: &Event) {
+        self.totals.add(ev);
+        if self.stop || !self.filter.matches(ev) {
             return;
         }
-        match self.sink.event(&ev) {
+        match self.sink.event(ev) {
             Ok(Flow::Continue) => {}
             Ok(Flow::Stop) => self.stop = true,
             Err(e) => {
@@ -331,15 +390,14 @@ impl<'s, 't> Output<'s, 't> {
     }
 }
 
-/// The reading loop shared by [`run`] and [`run_threaded`]: frames through the analyzer until
-/// the end, the frame count, an error that cannot be skipped, or `stop`; then `finish`.
+/// The reading loop shared by [`run`] and [`run_threaded`]: frames to `on_frame` until the
+/// end, the frame count, an error that cannot be skipped, or `stop`; then `on_end`.
 fn read_all(
     source: &mut dyn FrameSource,
-    analyzer: &mut Analyzer,
     opts: &mut RunOptions<'_>,
     stop: &dyn Fn() -> bool,
-    emit: &mut dyn FnMut(Event),
-    frame_done: &mut dyn FnMut(),
+    on_frame: &mut dyn FnMut(&Frame<'_>),
+    on_end: &mut dyn FnMut(),
 ) -> Vec<CaptureError> {
     let mut errors = Vec::new();
     let mut read = 0u64;
@@ -359,8 +417,7 @@ fn read_all(
                         break;
                     }
                 }
-                analyzer.frame(&frame, emit);
-                frame_done();
+                on_frame(&frame);
             }
             Ok(None) => break,
             Err(e) => {
@@ -381,6 +438,29 @@ fn read_all(
             break;
         }
     }
-    analyzer.finish(emit);
+    on_end();
     errors
+}
+
+/// [`read_all`] through the whole analyzer, events to `emit`, `frame_done` after each frame.
+fn analyse_all(
+    source: &mut dyn FrameSource,
+    analyzer: &mut Analyzer,
+    opts: &mut RunOptions<'_>,
+    stop: &dyn Fn() -> bool,
+    emit: &mut dyn FnMut(Event),
+    frame_done: &mut dyn FnMut(),
+) -> Vec<CaptureError> {
+    let an = RefCell::new(analyzer);
+    let emit = RefCell::new(emit);
+    read_all(
+        source,
+        opts,
+        stop,
+        &mut |frame| {
+            an.borrow_mut().frame(frame, &mut *emit.borrow_mut());
+            frame_done();
+        },
+        &mut || an.borrow_mut().finish(&mut *emit.borrow_mut()),
+    )
 }

@@ -22,6 +22,7 @@ use mqttscope::pipeline::{run, run_threaded, Analyzer, RunOptions};
 use mqttscope::report::Totals;
 use mqttscope::session::SessionConfig;
 use mqttscope::sink::jsonl::JsonlSink;
+use mqttscope::sink::summary::SummarySink;
 use mqttscope::sink::{Flow, Sink};
 use std::io::{self, Cursor};
 use std::sync::Arc;
@@ -69,6 +70,18 @@ fn jsonl(bytes: &[u8], mode: Mode) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut sink = JsonlSink::new(&mut out, Arc::new(Catalogue::builtin()));
+        analyse(bytes, mode, &mut sink);
+    }
+    out
+}
+
+/// The summary output: with two threads it takes the split where the sessions run next to
+/// the totals (the sink ignores single events).
+fn summary(bytes: &[u8], mode: Mode) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut sink = SummarySink::new(&mut out, Arc::new(Catalogue::builtin()));
+        assert!(sink.ignores_events());
         analyse(bytes, mode, &mut sink);
     }
     out
@@ -133,6 +146,27 @@ fn threaded_jsonl_is_byte_identical_on_the_corpus() {
             },
         );
         assert!(one == two, "{name}: outputs differ");
+    }
+}
+
+#[test]
+fn threaded_summary_is_byte_identical_on_generated_captures_and_the_corpus() {
+    let mut caps = corpus();
+    for (seed, size, conc) in [(4, 3 << 20, 200), (5, 1 << 20, 8)] {
+        caps.push((format!("seed {seed}"), generated(seed, size, conc)));
+    }
+    for (name, bytes) in caps {
+        let one = summary(&bytes, Mode::Single);
+        assert!(one.len() > 100, "{name}: real output");
+        for flush_each_frame in [false, true] {
+            let two = summary(&bytes, Mode::Threaded { flush_each_frame });
+            assert!(
+                one == two,
+                "{name}, flush {flush_each_frame}: summaries differ:\n{}\n---\n{}",
+                String::from_utf8_lossy(&one),
+                String::from_utf8_lossy(&two)
+            );
+        }
     }
 }
 

@@ -1,7 +1,5 @@
 //! Latency distributions: exact for small sample counts, log-bucketed (under 1.6 % error) beyond.
 
-use std::collections::BTreeMap;
-
 /// Samples kept exactly before switching to buckets.
 const EXACT_SAMPLES: usize = 1024;
 /// Sub-buckets per power of two (precision 1/64).
@@ -14,7 +12,8 @@ pub struct Latency {
     max: i64,
     sum: i128,
     exact: Vec<i64>,
-    buckets: BTreeMap<u32, u64>,
+    /// (bucket, count), sorted by bucket: contiguous, so a sample costs one binary search.
+    buckets: Vec<(u32, u64)>,
 }
 
 fn bucket_of(v: i64) -> u32 {
@@ -37,6 +36,18 @@ fn bucket_low(b: u32) -> i64 {
 }
 
 impl Latency {
+    /// Counts `n` samples in bucket `b`.
+    fn bump(&mut self, b: u32, n: u64) {
+        match self.buckets.binary_search_by_key(&b, |e| e.0) {
+            Ok(i) => {
+                if let Some(e) = self.buckets.get_mut(i) {
+                    e.1 += n;
+                }
+            }
+            Err(i) => self.buckets.insert(i, (b, n)),
+        }
+    }
+
     /// Adds one sample (negative values count as 0).
     pub fn add(&mut self, ns: i64) {
         let ns = ns.max(0);
@@ -49,10 +60,10 @@ impl Latency {
         }
         if !self.exact.is_empty() {
             for v in std::mem::take(&mut self.exact) {
-                *self.buckets.entry(bucket_of(v)).or_default() += 1;
+                self.bump(bucket_of(v), 1);
             }
         }
-        *self.buckets.entry(bucket_of(ns)).or_default() += 1;
+        self.bump(bucket_of(ns), 1);
     }
 
     /// Number of samples.
@@ -103,11 +114,11 @@ impl Latency {
         if !other.buckets.is_empty() {
             if !self.exact.is_empty() {
                 for v in std::mem::take(&mut self.exact) {
-                    *self.buckets.entry(bucket_of(v)).or_default() += 1;
+                    self.bump(bucket_of(v), 1);
                 }
             }
-            for (b, n) in &other.buckets {
-                *self.buckets.entry(*b).or_default() += n;
+            for &(b, n) in &other.buckets {
+                self.bump(b, n);
             }
             self.count += other.count;
             self.sum += other.sum;

@@ -1,9 +1,11 @@
 //! Run totals: counts per type, reason code, client and anomaly, latencies and capture statistics.
 
+pub mod clients;
 pub mod latency;
 
 use crate::event::{Anomaly, ConnLabel, Event, EventKind, Outcome};
 use crate::mqtt::types::{PacketType, ReasonCode, Version};
+pub use clients::ClientTable;
 use latency::Latency;
 use std::collections::BTreeMap;
 
@@ -72,7 +74,7 @@ pub struct Totals {
     /// Anomalies by name.
     pub anomalies: BTreeMap<&'static str, u64>,
     /// Per client id, for the first [`MAX_CLIENTS`] ids seen.
-    pub clients: BTreeMap<String, ClientTotals>,
+    pub clients: ClientTable,
     /// Clients past [`MAX_CLIENTS`], folded together so memory does not follow capture size.
     pub other_clients: ClientTotals,
     /// Latency per pair kind over all clients.
@@ -127,15 +129,23 @@ impl Totals {
     /// past [`MAX_CLIENTS`] ids, the shared `other_clients`.
     fn client_mut(&mut self, label: &ConnLabel) -> Option<&mut ClientTotals> {
         let id = label.client_id.as_deref()?;
-        if !id.is_empty() && self.clients.contains_key(id) {
-            return self.clients.get_mut(id);
-        }
-        let key = client_key(label)?;
-        if self.clients.len() < MAX_CLIENTS || self.clients.contains_key(&key) {
-            Some(self.clients.entry(key).or_default())
+        let known = if id.is_empty() {
+            None
         } else {
-            Some(&mut self.other_clients)
-        }
+            self.clients.slot(id)
+        };
+        let slot = match known {
+            Some(s) => s,
+            None => {
+                let key = client_key(label)?;
+                match self.clients.slot(&key) {
+                    Some(s) => s,
+                    None if self.clients.len() < MAX_CLIENTS => self.clients.insert(key),
+                    None => return Some(&mut self.other_clients),
+                }
+            }
+        };
+        self.clients.at_mut(slot)
     }
 
     /// Counts one event.
@@ -250,7 +260,7 @@ mod tests {
         t.add(&connect_from("c0"));
         assert_eq!(t.clients.len(), MAX_CLIENTS);
         assert_eq!(t.other_clients.packets, 5);
-        assert_eq!(t.clients["c0"].packets, 2);
+        assert_eq!(t.clients.get("c0").map(|c| c.packets), Some(2));
         assert_eq!(t.packets, MAX_CLIENTS as u64 + 6);
     }
 }

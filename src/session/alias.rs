@@ -27,7 +27,7 @@ pub enum Resolved {
 /// Alias to topic bindings for one direction.
 #[derive(Clone, Debug, Default)]
 pub struct AliasSpace {
-    map: HashMap<u16, String>,
+    map: HashMap<u16, String, foldhash::fast::RandomState>,
     bytes: usize,
 }
 

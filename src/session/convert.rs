@@ -115,15 +115,21 @@ fn may_hold_secrets(ptype: PacketType) -> bool {
     ptype == PacketType::CONNECT || ptype == PacketType::CONNACK || ptype == PacketType::AUTH
 }
 
-fn base(raw: &RawPacket<'_>, opts: &ConvertOptions) -> PacketInfo {
-    PacketInfo {
-        ptype: raw.header.ptype,
-        flags: raw.header.flags,
-        size: raw.bytes.len() as u32,
-        offset: raw.offset,
-        raw: raw.bytes[..raw.bytes.len().min(opts.raw)].to_vec(),
-        ..PacketInfo::default()
+/// Fills the fixed-header fields of `info` (a default `PacketInfo`).
+fn base_into(info: &mut PacketInfo, raw: &RawPacket<'_>, opts: &ConvertOptions) {
+    info.ptype = raw.header.ptype;
+    info.flags = raw.header.flags;
+    info.size = raw.bytes.len() as u32;
+    info.offset = raw.offset;
+    if opts.raw > 0 {
+        info.raw = raw.bytes[..raw.bytes.len().min(opts.raw)].to_vec();
     }
+}
+
+fn base(raw: &RawPacket<'_>, opts: &ConvertOptions) -> PacketInfo {
+    let mut info = PacketInfo::default();
+    base_into(&mut info, raw, opts);
+    info
 }
 
 /// Builds the event view of a decoded packet.
@@ -134,7 +140,22 @@ pub fn packet_info(
     cat: &Catalogue,
     opts: &ConvertOptions,
 ) -> PacketInfo {
-    let mut info = base(raw, opts);
+    let mut info = PacketInfo::default();
+    packet_info_into(&mut info, raw, pkt, version, cat, opts);
+    info
+}
+
+/// [`packet_info`] written into `info` (a default `PacketInfo`, typically already boxed for
+/// its event), so the large struct is not moved on the per-packet path.
+pub fn packet_info_into(
+    info: &mut PacketInfo,
+    raw: &RawPacket<'_>,
+    pkt: &Packet<'_>,
+    version: Version,
+    cat: &Catalogue,
+    opts: &ConvertOptions,
+) {
+    base_into(info, raw, opts);
     if !opts.show_secrets && !info.raw.is_empty() {
         mask_raw(&mut info.raw, raw, pkt);
     }
@@ -240,7 +261,6 @@ pub fn packet_info(
     }
     let v = info.version.unwrap_or(version);
     info.outcome = outcome_of(cat, &info.reason_codes, info.ptype, v);
-    info
 }
 
 /// Builds the event view of a packet that did not decode.

@@ -60,7 +60,7 @@ pub fn expected_answer(request: PacketType, qos: u8) -> Option<PacketType> {
 #[derive(Clone, Debug, Default)]
 pub struct InFlight {
     /// Packet-id exchanges: the waiting request and whether it counts against Receive Maximum.
-    by_id: HashMap<(Dir, u16), (Pending, bool)>,
+    by_id: HashMap<(Dir, u16), (Pending, bool), foldhash::fast::RandomState>,
     /// Counted PUBLISH exchanges per sender.
     publishes: [usize; 2],
     /// CONNECT awaiting CONNACK.

@@ -29,7 +29,7 @@ pub struct Streak {
 /// empty) and calls out reconnect storms: `STORM_REFUSALS` refusals in a row within
 /// `STORM_WINDOW_NS`, with the rate over those refusals.
 pub fn on_connack(
-    streaks: &mut HashMap<String, Streak>,
+    streaks: &mut HashMap<String, Streak, foldhash::fast::RandomState>,
     client_id: Option<&str>,
     client_ip: IpAddr,
     failed: bool,

@@ -1,7 +1,7 @@
 //! The connection table of the session layer: recognises MQTT on each TCP connection, frames
 //! both directions, decodes with the connection's version and emits events in capture order.
 
-use super::convert::{malformed_info, packet_info, ConvertOptions};
+use super::convert::{malformed_info, packet_info_into, ConvertOptions};
 use super::rules::direction_allowed;
 use super::state::{At, ConnState};
 use super::storm::{on_connack as out_storm, Streak};
@@ -15,6 +15,7 @@ use crate::mqtt::reason::Catalogue;
 use crate::mqtt::types::{PacketType, Version};
 use crate::mqtt::version::infer;
 use crate::tcp::{ConnId, ConnInfo, Dir, OrientedBy, StreamEvent, TcpAnomaly};
+use foldhash::fast::RandomState as FastState;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -140,18 +141,18 @@ struct Ctx<'c> {
     cfg: &'c SessionConfig,
     catalogue: &'c Catalogue,
     next_event: &'c mut u64,
-    streaks: &'c mut HashMap<String, Streak>,
+    streaks: &'c mut HashMap<String, Streak, FastState>,
 }
 
 /// Per-connection MQTT analysis for the whole run.
 pub struct Sessions {
     cfg: SessionConfig,
     catalogue: Arc<Catalogue>,
-    conns: HashMap<ConnId, Conn>,
+    conns: HashMap<ConnId, Conn, FastState>,
     next_event: u64,
-    streaks: HashMap<String, Streak>,
+    streaks: HashMap<String, Streak, FastState>,
     mqtt_connections: u64,
-    learnt: HashSet<SocketAddr>,
+    learnt: HashSet<SocketAddr, FastState>,
     /// Bytes held by all connections' framers, undecided data and in-flight tables.
     mem_total: usize,
     /// Data events handled under memory pressure (caps lowered).
@@ -186,11 +187,11 @@ impl Sessions {
         Sessions {
             cfg,
             catalogue,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             next_event: 0,
-            streaks: HashMap::new(),
+            streaks: HashMap::default(),
             mqtt_connections: 0,
-            learnt: HashSet::new(),
+            learnt: HashSet::default(),
             mem_total: 0,
             budget_hits: 0,
         }
@@ -612,7 +613,7 @@ fn on_frame(
     let kind = match fe {
         FrameEvent::Packet(raw) => {
             let ip = label.client.ip();
-            let (info, anomalies) = packet(ctx, &raw, ts, frame, dir, ip, state);
+            let info = packet(ctx, &raw, ts, frame, dir, ip, state, &mut anomalies);
             if state.client_id != label.client_id || state.version != label.version {
                 let mut l = (**label).clone();
                 l.client_id.clone_from(&state.client_id);
@@ -625,7 +626,7 @@ fn on_frame(
                 frame,
                 label,
                 Some(dir),
-                EventKind::Packet(Box::new(info)),
+                EventKind::Packet(info),
                 anomalies,
             ));
             return;
@@ -677,6 +678,7 @@ fn on_frame(
     ));
 }
 
+#[allow(clippy::too_many_arguments)]
 fn packet(
     ctx: &mut Ctx<'_>,
     raw: &RawPacket<'_>,
@@ -685,7 +687,8 @@ fn packet(
     dir: Dir,
     client_ip: IpAddr,
     state: &mut ConnState,
-) -> (PacketInfo, Vec<Anomaly>) {
+    anomalies: &mut Vec<Anomaly>,
+) -> Box<PacketInfo> {
     if state.version.is_none() {
         if let Some((v, note)) = infer(raw) {
             state.version = Some(v);
@@ -698,7 +701,6 @@ fn packet(
         frame,
         dir,
     };
-    let mut anomalies = Vec::new();
     let mut decoded = decode(raw, state.version.unwrap_or(Version::V3_1_1));
     if decoded.is_err() && state.version.is_none() {
         if let Ok(p) = decode(raw, Version::V5) {
@@ -710,15 +712,17 @@ fn packet(
     let info = match decoded {
         Ok(pkt) => {
             let version = state.version.unwrap_or(Version::V3_1_1);
-            let mut info = packet_info(raw, &pkt, version, ctx.catalogue, &ctx.cfg.convert);
+            let mut info = Box::<PacketInfo>::default();
+            let opts = &ctx.cfg.convert;
+            packet_info_into(&mut info, raw, &pkt, version, ctx.catalogue, opts);
             if state.version.is_none() && raw.header.ptype != PacketType::CONNECT {
                 info.version = None;
             }
-            state.on_packet(at, &pkt, &mut info, ctx.catalogue, &mut anomalies);
+            state.on_packet(at, &pkt, &mut info, ctx.catalogue, anomalies);
             if raw.header.ptype == PacketType::CONNACK && state.seen_from_start() {
                 let failed = info.outcome >= Outcome::Failure;
                 let id = state.client_id.as_deref();
-                out_storm(ctx.streaks, id, client_ip, failed, ts, &mut anomalies);
+                out_storm(ctx.streaks, id, client_ip, failed, ts, anomalies);
             }
             info
         }
@@ -728,9 +732,9 @@ fn packet(
                 DecodeErrorKind::ReservedBits { .. } | DecodeErrorKind::BadFlags { .. }
             )
             .then_some(e.field);
-            state.on_malformed(at, reserved, &mut anomalies);
-            malformed_info(raw, &e, state.version, &ctx.cfg.convert)
+            state.on_malformed(at, reserved, anomalies);
+            Box::new(malformed_info(raw, &e, state.version, &ctx.cfg.convert))
         }
     };
-    (info, anomalies)
+    info
 }

@@ -2,10 +2,11 @@
 
 use super::schema::*;
 use super::{pipe_ok, Flow, Sink};
-use crate::event::{Event, EventKind, PacketInfo};
+use crate::event::{ConnLabel, Event, EventKind, PacketInfo};
 use crate::mqtt::reason::{Catalogue, Severity};
 use crate::mqtt::types::Version;
 use crate::report::Totals;
+use crate::tcp::ConnId;
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -22,8 +23,50 @@ pub struct JsonlSink<W: Write> {
     started: bool,
     /// The line being built (reused).
     line: Vec<u8>,
-    /// The event's "client-server" stream name (reused).
-    stream: String,
+    /// "client-server" stream names of recent connections, direct-mapped by connection id.
+    streams: StreamNames,
+}
+
+/// Slots of [`StreamNames`].
+const STREAM_SLOTS: usize = 1024;
+
+/// A bounded cache of the "client-server" stream names of recent connections: the text is the
+/// same for every event of a connection, and formatting addresses cost more than the rest of
+/// a line's numbers (IPv6 goes through `fmt`).
+struct StreamNames {
+    slots: Vec<Option<(ConnId, SocketAddr, SocketAddr, String)>>,
+}
+
+impl StreamNames {
+    fn new() -> Self {
+        StreamNames {
+            slots: vec![None; STREAM_SLOTS],
+        }
+    }
+
+    /// The stream name of `label` (the same text as `ConnLabel::stream`).
+    fn get(&mut self, label: &ConnLabel) -> &str {
+        let i = (label.id.0 % STREAM_SLOTS as u64) as usize;
+        let Some(slot) = self.slots.get_mut(i) else {
+            return "";
+        };
+        let hit = matches!(slot, Some((id, c, s, _))
+            if *id == label.id && *c == label.client && *s == label.server);
+        if !hit {
+            let mut name = match slot.take() {
+                Some((_, _, _, mut old)) => {
+                    old.clear();
+                    old
+                }
+                None => String::with_capacity(48),
+            };
+            push_addr(&mut name, &label.client);
+            name.push('-');
+            push_addr(&mut name, &label.server);
+            *slot = Some((label.id, label.client, label.server, name));
+        }
+        slot.as_ref().map_or("", |e| e.3.as_str())
+    }
 }
 
 impl<W: Write> JsonlSink<W> {
@@ -34,7 +77,7 @@ impl<W: Write> JsonlSink<W> {
             catalogue,
             started: false,
             line: Vec::with_capacity(1024),
-            stream: String::with_capacity(64),
+            streams: StreamNames::new(),
         }
     }
 
@@ -292,14 +335,11 @@ impl<W: Write> Sink for JsonlSink<W> {
             out,
             catalogue,
             line,
-            stream,
+            streams,
             ..
         } = self;
         // The same text as `ConnLabel::stream`, without a new String per event.
-        stream.clear();
-        push_addr(stream, &ev.conn.client);
-        stream.push('-');
-        push_addr(stream, &ev.conn.server);
+        let stream = streams.get(&ev.conn);
         let r = match &ev.kind {
             EventKind::Packet(p) => {
                 line.clear();
@@ -336,6 +376,30 @@ impl<W: Write> Sink for JsonlSink<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stream_names_follow_each_connection_and_its_orientation() {
+        let mut names = StreamNames::new();
+        let mut label = ConnLabel {
+            id: ConnId(5),
+            client: "10.0.0.2:4000".parse().unwrap(),
+            server: "[fd00::1]:1883".parse().unwrap(),
+            client_id: None,
+            version: None,
+        };
+        assert_eq!(names.get(&label), label.stream());
+        // Orientation swapped by content: same id, new text.
+        std::mem::swap(&mut label.client, &mut label.server);
+        assert_eq!(names.get(&label), label.stream());
+        // Another connection in the same slot replaces it.
+        let other = ConnLabel {
+            id: ConnId(5 + STREAM_SLOTS as u64),
+            client: "10.0.0.9:1".parse().unwrap(),
+            ..label.clone()
+        };
+        assert_eq!(names.get(&other), other.stream());
+        assert_eq!(names.get(&label), label.stream());
+    }
 
     #[test]
     fn hand_formatted_addresses_match_display() {

@@ -26,6 +26,11 @@ pub trait Sink {
     fn event(&mut self, ev: &Event) -> io::Result<Flow>;
     /// Called once at the end with the run's totals.
     fn finish(&mut self, totals: &Totals) -> io::Result<()>;
+    /// True when the sink writes nothing per event (it reads only the totals): the pipeline
+    /// may then split its threads differently. The output must not depend on it.
+    fn ignores_events(&self) -> bool {
+        false
+    }
 }
 
 /// Maps a write error to a flow: a closed pipe ends the run quietly, anything else is an error.

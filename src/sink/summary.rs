@@ -57,7 +57,7 @@ fn client_json(id: &str, c: &ClientTotals) -> Value {
 /// Every client entry: the tracked ids, then the clients past the cap folded into one entry.
 fn clients(t: &Totals) -> impl Iterator<Item = (&str, &ClientTotals)> {
     let other = (t.other_clients.packets > 0).then_some((OTHER_CLIENTS, &t.other_clients));
-    t.clients.iter().map(|(k, v)| (k.as_str(), v)).chain(other)
+    t.clients.iter().chain(other)
 }
 
 /// Name of the entry that folds the clients past [`crate::report::MAX_CLIENTS`].
@@ -273,6 +273,10 @@ impl<W: Write> Sink for SummarySink<W> {
         Ok(Flow::Continue)
     }
 
+    fn ignores_events(&self) -> bool {
+        true
+    }
+
     fn finish(&mut self, totals: &Totals) -> io::Result<()> {
         let text = summary_text(totals, &self.catalogue);
         match self
@@ -309,7 +313,7 @@ mod tests {
             .or_default()
             .add(1_500_000);
         for i in 0..clients {
-            let c = t.clients.entry(format!("dev-{i}")).or_default();
+            let c = t.clients.get_or_insert(format!("dev-{i}"));
             c.connections = 2;
             c.packets = 5;
             c.failures
