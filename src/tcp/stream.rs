@@ -32,8 +32,15 @@ fn fingerprint(p: &[u8]) -> u64 {
     let n = p.len();
     let step = (n / 32).max(1);
     let mut sample = [0u8; 32];
-    for (i, b) in sample.iter_mut().enumerate() {
-        *b = p.get(i * step).copied().unwrap_or(0);
+    if n <= 32 {
+        // Short segment: every byte is a sample.
+        for (d, b) in sample.iter_mut().zip(p) {
+            *d = *b;
+        }
+    } else {
+        for (i, d) in sample.iter_mut().enumerate() {
+            *d = p.get(i * step).copied().unwrap_or(0);
+        }
     }
     let mut h: u64 = n as u64 ^ 0x9E37_79B9_7F4A_7C15;
     for w in sample.chunks_exact(8) {
