@@ -307,6 +307,15 @@ impl Table {
 
     /// Marks slot `idx` used at `now`.
     pub fn touch(&mut self, idx: u32, now: Ts) {
+        let Some(s) = self.slots.get_mut(idx as usize) else {
+            return;
+        };
+        let head = list_of(&s.state).map(|l| self.lists[l as usize].head);
+        if head == Some(idx) {
+            // Already the most recently used: only the time moves.
+            s.last = s.last.max(now);
+            return;
+        }
         self.unlink(idx);
         if let Some(s) = self.slots.get_mut(idx as usize) {
             s.last = s.last.max(now);
