@@ -60,15 +60,78 @@ impl Hasher for FxHasher {
     }
 }
 
+/// One end of a connection packed into words: the address (IPv4 in the low word), then the
+/// port, the family, and for IPv6 the flow label and scope id, so that two ends are equal
+/// exactly when their `SocketAddr`s are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct End {
+    /// High 64 bits of an IPv6 address; 0 for IPv4.
+    hi: u64,
+    /// Low 64 bits of an IPv6 address, or the IPv4 address.
+    lo: u64,
+    /// Port, bit 16 set for IPv6, IPv6 flow info in bits 32..64.
+    port: u64,
+    /// IPv6 scope id; 0 for IPv4.
+    scope: u32,
+}
+
+impl End {
+    /// The packed form of `a`.
+    #[inline]
+    fn of(a: SocketAddr) -> End {
+        match a {
+            SocketAddr::V4(v4) => End {
+                hi: 0,
+                lo: u64::from(v4.ip().to_bits()),
+                port: u64::from(v4.port()),
+                scope: 0,
+            },
+            SocketAddr::V6(v6) => {
+                let bits = v6.ip().to_bits();
+                End {
+                    hi: (bits >> 64) as u64,
+                    lo: bits as u64,
+                    port: u64::from(v6.port()) | 1 << 16 | u64::from(v6.flowinfo()) << 32,
+                    scope: v6.scope_id(),
+                }
+            }
+        }
+    }
+}
+
 /// The 4-tuple with its two ends in a fixed order, so both directions find one entry.
-pub(crate) type Key = (SocketAddr, SocketAddr);
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key {
+    /// The lower end.
+    a: End,
+    /// The higher end.
+    b: End,
+}
+
+impl std::hash::Hash for Key {
+    /// Folds the words that tell connections apart into one well-mixed word (bucket index
+    /// bits depend on every address and port bit), then writes it once.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let (a, b) = (&self.a, &self.b);
+        let w1 = a.lo.rotate_left(20) ^ a.port ^ b.hi;
+        let w2 = b.lo.rotate_left(20) ^ b.port ^ a.hi.rotate_left(32);
+        let mut m = w1.wrapping_mul(K) ^ w2;
+        if (a.port | b.port) & 1 << 16 != 0 {
+            m ^= u64::from(a.scope) | u64::from(b.scope) << 32;
+        }
+        m = (m ^ m >> 32).wrapping_mul(K);
+        state.write_u64(m ^ m >> 29);
+    }
+}
 
 /// The key of a segment from `a` to `b` (or from `b` to `a`).
 pub(crate) fn key(a: SocketAddr, b: SocketAddr) -> Key {
+    let (a, b) = (End::of(a), End::of(b));
     if a <= b {
-        (a, b)
+        Key { a, b }
     } else {
-        (b, a)
+        Key { a: b, b: a }
     }
 }
 
@@ -244,6 +307,15 @@ impl Table {
 
     /// Marks slot `idx` used at `now`.
     pub fn touch(&mut self, idx: u32, now: Ts) {
+        let Some(s) = self.slots.get_mut(idx as usize) else {
+            return;
+        };
+        let head = list_of(&s.state).map(|l| self.lists[l as usize].head);
+        if head == Some(idx) {
+            // Already the most recently used: only the time moves.
+            s.last = s.last.max(now);
+            return;
+        }
         self.unlink(idx);
         if let Some(s) = self.slots.get_mut(idx as usize) {
             s.last = s.last.max(now);
