@@ -183,7 +183,7 @@ pub fn run(
             source,
             analyzer,
             &mut opts,
-            &|| stop.get(),
+            &mut |_| stop.get(),
             &mut emit,
             &mut || {},
         )
@@ -234,7 +234,7 @@ pub fn run_threaded(
                     source,
                     analyzer,
                     &mut opts,
-                    &|| false,
+                    &mut |_| false,
                     &mut emit,
                     &mut || {},
                 )
@@ -281,7 +281,7 @@ pub fn run_threaded(
                     src,
                     an,
                     op,
-                    &|| stop_w.load(Ordering::Relaxed),
+                    &mut |_| stop_w.load(Ordering::Relaxed),
                     &mut emit,
                     &mut || {
                         if flush_each_frame {
@@ -319,7 +319,7 @@ pub fn run_threaded(
                 source,
                 analyzer,
                 &mut opts,
-                &|| false,
+                &mut |_| false,
                 &mut emit,
                 &mut || {},
             )
@@ -391,11 +391,12 @@ impl<'s, 't> Output<'s, 't> {
 }
 
 /// The reading loop shared by [`run`] and [`run_threaded`]: frames to `on_frame` until the
-/// end, the frame count, an error that cannot be skipped, or `stop`; then `on_end`.
-fn read_all(
+/// end, the frame count, an error that cannot be skipped, or `stop` (asked after each frame,
+/// with the source for its counters); then `on_end`.
+pub(crate) fn read_all(
     source: &mut dyn FrameSource,
     opts: &mut RunOptions<'_>,
-    stop: &dyn Fn() -> bool,
+    stop: &mut dyn FnMut(&dyn FrameSource) -> bool,
     on_frame: &mut dyn FnMut(&Frame<'_>),
     on_end: &mut dyn FnMut(),
 ) -> Vec<CaptureError> {
@@ -434,7 +435,7 @@ fn read_all(
                 }
             }
         }
-        if stop() {
+        if stop(&*source) {
             break;
         }
     }
@@ -443,11 +444,11 @@ fn read_all(
 }
 
 /// [`read_all`] through the whole analyzer, events to `emit`, `frame_done` after each frame.
-fn analyse_all(
+pub(crate) fn analyse_all(
     source: &mut dyn FrameSource,
     analyzer: &mut Analyzer,
     opts: &mut RunOptions<'_>,
-    stop: &dyn Fn() -> bool,
+    stop: &mut dyn FnMut(&dyn FrameSource) -> bool,
     emit: &mut dyn FnMut(Event),
     frame_done: &mut dyn FnMut(),
 ) -> Vec<CaptureError> {

@@ -193,7 +193,7 @@ pub(super) fn run_staged(
                 let errors = read_all(
                     source,
                     opts,
-                    &|| stop_w.load(Ordering::Relaxed),
+                    &mut |_| stop_w.load(Ordering::Relaxed),
                     &mut |frame| {
                         lower.borrow_mut().frame(frame, &mut |se| push(se));
                         if flush_each_frame {

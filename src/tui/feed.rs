@@ -4,7 +4,9 @@
 use super::action::{Action, Finished, Progress};
 use crate::capture::{CaptureError, FrameSource, PcapngWriter};
 use crate::event::Event;
-use crate::pipeline::Analyzer;
+use crate::filter::Filter;
+use crate::pipeline::{analyse_all, Analyzer, RunOptions};
+use std::cell::RefCell;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
@@ -66,60 +68,35 @@ impl Feed {
     /// Reads until the end, an error, the frame count or cancellation; sends `Finished` last.
     /// Returns the -w writer's error, if finishing it failed.
     pub fn run(mut self) -> Option<String> {
-        let mut b = Batcher {
+        let b = RefCell::new(Batcher {
             tx: self.tx.clone(),
             batch: Vec::with_capacity(BATCH),
             last: Instant::now(),
             gone: false,
+        });
+        b.borrow_mut().flush(progress(self.source.as_ref()));
+        let cancel = Arc::clone(&self.cancel);
+        let mut opts = RunOptions {
+            count: self.count,
+            keep_going: self.keep_going,
+            writer: self.writer.as_mut(),
+            filter: Filter::default(),
         };
-        let mut errors: Vec<CaptureError> = Vec::new();
-        let mut read = 0u64;
-        b.flush(progress(self.source.as_ref()));
-        loop {
-            if self.cancel.load(Ordering::Relaxed)
-                || b.gone
-                || self.count.is_some_and(|c| read >= c)
-            {
-                break;
-            }
-            let next = self.source.next_frame();
-            match next {
-                Ok(Some(frame)) => {
-                    read += 1;
-                    if let Some(w) = self.writer.as_mut() {
-                        if let Err(e) = w.write_frame(&frame) {
-                            errors.push(CaptureError::Io {
-                                path: "-w output".into(),
-                                source: e,
-                            });
-                            break;
-                        }
-                    }
-                    let batch = &mut b.batch;
-                    self.analyzer.frame(&frame, &mut |ev| batch.push(ev));
+        let errors: Vec<CaptureError> = analyse_all(
+            self.source.as_mut(),
+            &mut self.analyzer,
+            &mut opts,
+            &mut |src| {
+                let mut b = b.borrow_mut();
+                if b.batch.len() >= BATCH || b.last.elapsed() >= FLUSH_EVERY {
+                    b.flush(progress(src));
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    let resumable = matches!(
-                        e,
-                        CaptureError::Damaged {
-                            resumable: true,
-                            ..
-                        }
-                    );
-                    errors.push(e);
-                    if !(self.keep_going && resumable) {
-                        break;
-                    }
-                }
-            }
-            if b.batch.len() >= BATCH || b.last.elapsed() >= FLUSH_EVERY {
-                b.flush(progress(self.source.as_ref()));
-            }
-        }
-        let batch = &mut b.batch;
-        self.analyzer.finish(&mut |ev| batch.push(ev));
-        b.flush(progress(self.source.as_ref()));
+                cancel.load(Ordering::Relaxed) || b.gone
+            },
+            &mut |ev| b.borrow_mut().batch.push(ev),
+            &mut || {},
+        );
+        b.borrow_mut().flush(progress(self.source.as_ref()));
         let mut capture = self.analyzer.capture_totals();
         let s = self.source.stats();
         capture.kernel_drops = s.kernel_drops;
