@@ -173,22 +173,31 @@ pub fn run(
 ) -> RunEnd {
     let filter = std::mem::take(&mut opts.filter);
     let mut out = Output::new(sink, totals, filter);
-    let stop = Cell::new(false);
-    let errors = {
-        let mut emit = |ev: Event| {
-            out.event(ev);
-            stop.set(out.stop);
-        };
-        analyse_all(
-            source,
-            analyzer,
-            &mut opts,
-            &mut |_| stop.get(),
-            &mut emit,
-            &mut || {},
-        )
-    };
+    let errors = analyse_here(source, analyzer, &mut out, &mut opts);
     out.end(errors, analyzer, source)
+}
+
+/// The whole run on the calling thread: every event straight to `out`, reading stops once
+/// the sink asks to. Used by [`run`], and by [`run_threaded`] when no thread can be started.
+fn analyse_here(
+    source: &mut dyn FrameSource,
+    analyzer: &mut Analyzer,
+    out: &mut Output<'_, '_>,
+    opts: &mut RunOptions<'_>,
+) -> Vec<CaptureError> {
+    let stop = Cell::new(false);
+    let mut emit = |ev: Event| {
+        out.event(ev);
+        stop.set(out.stop);
+    };
+    analyse_all(
+        source,
+        analyzer,
+        opts,
+        &mut |_| stop.get(),
+        &mut emit,
+        &mut || {},
+    )
 }
 
 /// Events handed from the analysis thread to the output thread at once.
@@ -228,17 +237,7 @@ pub fn run_threaded(
         let errors = match r {
             Ok(errors) => errors,
             // No thread could be started: do the work on this one.
-            Err(_) => {
-                let mut emit = |ev: Event| out.event(ev);
-                analyse_all(
-                    source,
-                    analyzer,
-                    &mut opts,
-                    &mut |_| false,
-                    &mut emit,
-                    &mut || {},
-                )
-            }
+            Err(_) => analyse_here(source, analyzer, &mut out, &mut opts),
         };
         return out.end(errors, analyzer, source);
     }
@@ -313,17 +312,7 @@ pub fn run_threaded(
     let errors = match errors {
         Ok(e) => e,
         // No thread could be started: do the work on this one.
-        Err(_) => {
-            let mut emit = |ev: Event| out.event(ev);
-            analyse_all(
-                source,
-                analyzer,
-                &mut opts,
-                &mut |_| false,
-                &mut emit,
-                &mut || {},
-            )
-        }
+        Err(_) => analyse_here(source, analyzer, &mut out, &mut opts),
     };
     out.end(errors, analyzer, source)
 }
