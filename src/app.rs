@@ -189,6 +189,7 @@ fn open_source(
     let o = FileOptions {
         keep_going: a.keep_going,
         filter: a.bpf.clone(),
+        map: !a.no_mmap,
         ..FileOptions::default()
     };
     Ok(Box::new(capture::open_file(path, &o)?))

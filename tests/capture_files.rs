@@ -934,3 +934,67 @@ mod random_damage {
         }
     }
 }
+
+/// Every frame and the errors of a file read to its end with `--keep-going`.
+fn drain_keep_going(src: &mut FileSource) -> (Vec<Owned>, Vec<String>) {
+    let (mut frames, mut errors) = (Vec::new(), Vec::new());
+    for _ in 0..100_000 {
+        match src.next_frame() {
+            Ok(Some(f)) => frames.push(Owned::of(&f)),
+            Ok(None) => return (frames, errors),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    panic!("the source never ended");
+}
+
+#[test]
+fn mapped_files_read_like_read_files_at_every_length() {
+    // The mapped reader (regular files) and the read-ahead reader (pipes) must give the same
+    // frames, errors and offsets, for whole files and for every cut of them.
+    let dir = std::env::temp_dir().join(format!("mqttscope-map-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("cut.pcap");
+    let path = path.to_str().unwrap();
+    for name in [
+        "captures/qos-flows-v5.pcap",
+        "captures/crafted/absurd-block-length.pcapng",
+        "captures/crafted/linktype-sll2.pcap",
+    ] {
+        let bytes = std::fs::read(name).unwrap();
+        let step = (bytes.len() / 150).max(1);
+        let cuts = (0..bytes.len()).step_by(step).chain([bytes.len()]);
+        for len in cuts {
+            std::fs::write(path, &bytes[..len]).unwrap();
+            for keep_going in [false, true] {
+                let open = |map| {
+                    let opts = FileOptions {
+                        keep_going,
+                        map,
+                        ..FileOptions::default()
+                    };
+                    match open_file(path, &opts) {
+                        Ok(mut src) => {
+                            let got = drain_keep_going(&mut src);
+                            (got, src.skipped_bytes())
+                        }
+                        Err(e) => ((Vec::new(), vec![e.to_string()]), 0),
+                    }
+                };
+                let (mapped, read) = (open(true), open(false));
+                assert_eq!(mapped, read, "{name} cut at {len}, keep going {keep_going}");
+            }
+        }
+        // The whole file was read without damage by both.
+        let ((frames, errors), _) = {
+            let mut src = open_file(name, &FileOptions::default()).unwrap();
+            (drain_keep_going(&mut src), 0)
+        };
+        assert!(!frames.is_empty(), "{name}");
+        assert!(
+            errors.is_empty() || name.contains("absurd"),
+            "{name}: {errors:?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
