@@ -12,9 +12,13 @@ use super::{CaptureError, Frame, FrameSource, LinkType, SourceStats, Ts};
 
 /// Default snapshot length (libpcap's default maximum).
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
-/// Default kernel buffer size.
-pub const DEFAULT_BUFFER: u32 = 16 << 20;
-/// Default read timeout: how often the stop flag is looked at when no traffic comes.
+/// Default kernel buffer size: the size of libpcap's TPACKET_V3 ring on Linux. tcpdump and
+/// dumpcap use libpcap's 2 MiB; ours is larger because a broker under load on a small machine
+/// (the analysis competing with broker and clients for the cores) fills 2 or 16 MiB faster
+/// than a descheduled capture thread comes back (see README, "Live capture under load").
+pub const DEFAULT_BUFFER: u32 = 64 << 20;
+/// Default read timeout: how often the stop flag is looked at when no traffic comes, and at
+/// most how long a captured frame waits in a partly filled ring block before delivery.
 pub const DEFAULT_TIMEOUT_MS: u32 = 100;
 /// Kernel drop counters are refreshed every this many frames (and at every read timeout).
 const STATS_EVERY: u64 = 4096;
@@ -30,7 +34,10 @@ pub struct LiveOptions {
     pub promiscuous: bool,
     /// Kernel buffer size in bytes.
     pub buffer_size: u32,
-    /// Deliver packets as soon as they arrive instead of in batches.
+    /// Deliver packets as soon as they arrive instead of in blocks. Off by default: on Linux,
+    /// libpcap then falls back from TPACKET_V3 (blocks packed with frames of any size) to
+    /// TPACKET_V2, whose ring has one fixed slot per frame sized for the snaplen (or the MTU),
+    /// so a 16 MiB buffer with snaplen 262144 holds only 63 frames and overflows under load.
     pub immediate: bool,
     /// Read timeout in milliseconds; the stop flag is checked at least this often.
     pub timeout_ms: u32,
@@ -41,15 +48,15 @@ pub struct LiveOptions {
 }
 
 impl LiveOptions {
-    /// Options for `device` with the defaults: snaplen 262144, promiscuous, 16 MiB buffer,
-    /// immediate mode, 100 ms timeout, no filter, a fresh stop flag.
+    /// Options for `device` with the defaults: snaplen 262144, promiscuous, 64 MiB buffer,
+    /// block delivery (not immediate mode), 100 ms timeout, no filter, a fresh stop flag.
     pub fn new(device: &str) -> LiveOptions {
         LiveOptions {
             device: device.to_string(),
             snaplen: DEFAULT_SNAPLEN,
             promiscuous: true,
             buffer_size: DEFAULT_BUFFER,
-            immediate: true,
+            immediate: false,
             timeout_ms: DEFAULT_TIMEOUT_MS,
             filter: None,
             stop: Arc::new(AtomicBool::new(false)),
