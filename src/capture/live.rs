@@ -191,6 +191,15 @@ impl LiveSource {
     }
 }
 
+/// The capture's socket (on Linux the packet socket whose ring libpcap maps), for polling it
+/// or inspecting it under /proc.
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for LiveSource {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.cap)
+    }
+}
+
 impl FrameSource for LiveSource {
     fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
         let (ts, orig_len) = loop {
