@@ -137,7 +137,7 @@ fn ring_bytes(fd: std::os::fd::RawFd) -> Option<u64> {
 
 /// The default buffer reaches libpcap, and the ring packs frames by size (TPACKET_V3): the
 /// mapped ring is the buffer size. Immediate mode would fall back to TPACKET_V2, whose fixed
-/// slots sized for the 262144-byte snaplen make the mapping about twice the buffer while
+/// slots sized for the largest frame (64 KiB on lo) make the mapping about twice the buffer while
 /// holding only a few hundred frames.
 #[cfg(target_os = "linux")]
 #[test]

@@ -36,8 +36,9 @@ pub struct LiveOptions {
     pub buffer_size: u32,
     /// Deliver packets as soon as they arrive instead of in blocks. Off by default: on Linux,
     /// libpcap then falls back from TPACKET_V3 (blocks packed with frames of any size) to
-    /// TPACKET_V2, whose ring has one fixed slot per frame sized for the snaplen (or the MTU),
-    /// so a 16 MiB buffer with snaplen 262144 holds only 63 frames and overflows under load.
+    /// TPACKET_V2, whose ring has one fixed slot per frame sized for the largest frame (the
+    /// MTU or the snaplen): on loopback (MTU 65536) a 16 MiB buffer held 256 frames of any
+    /// size, in a 32 MiB mapping, and overflowed under load.
     pub immediate: bool,
     /// Read timeout in milliseconds; the stop flag is checked at least this often.
     pub timeout_ms: u32,
