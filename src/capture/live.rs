@@ -13,9 +13,9 @@ use super::{CaptureError, Frame, FrameSource, LinkType, SourceStats, Ts};
 /// Default snapshot length (libpcap's default maximum).
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
 /// Default kernel buffer size: the size of libpcap's TPACKET_V3 ring on Linux. tcpdump and
-/// dumpcap use libpcap's 2 MiB; ours is larger because a broker under load on a small machine
-/// (the analysis competing with broker and clients for the cores) fills 2 or 16 MiB faster
-/// than a descheduled capture thread comes back (see README, "Live capture under load").
+/// dumpcap use libpcap's 2 MiB, which overflowed while the capture thread waited for a core
+/// under scripts/bench-live on two cores; 16 MiB kept up there, 64 MiB leaves room for faster
+/// links and longer stalls (see README, "Live capture under load").
 pub const DEFAULT_BUFFER: u32 = 64 << 20;
 /// Default read timeout: how often the stop flag is looked at when no traffic comes, and at
 /// most how long a captured frame waits in a partly filled ring block before delivery.
