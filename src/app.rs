@@ -376,8 +376,12 @@ pub fn analyse(a: &RunArgs) -> Result<i32, AppError> {
     if a.interface.is_some() {
         let s = source.stats();
         if let Some(d) = s.kernel_drops {
+            // libpcap's ps_drop, then ps_ifdrop (on Linux the interface's own rx drops).
+            let ifd = s
+                .if_drops
+                .map_or(String::new(), |i| format!(", {i} dropped by the interface"));
             eprintln!(
-                "mqttscope: {} frames captured, {} dropped by the kernel",
+                "mqttscope: {} frames captured, {} dropped by the kernel{ifd}",
                 s.frames, d
             );
         }

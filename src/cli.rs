@@ -125,11 +125,12 @@ pub struct RunArgs {
     /// Do not put the interface in promiscuous mode.
     #[arg(long = "no-promisc")]
     pub no_promisc: bool,
-    /// Kernel capture buffer size in MiB.
+    /// Kernel capture buffer size in MiB (libpcap's ring; tcpdump and dumpcap use 2): room for
+    /// the bursts that arrive while the capture thread waits for a core.
     #[arg(
         short = 'B',
         long = "buffer-size",
-        default_value_t = 16,
+        default_value_t = crate::capture::live::DEFAULT_BUFFER >> 20,
         value_name = "MiB"
     )]
     pub buffer_mib: u32,

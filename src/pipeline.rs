@@ -210,7 +210,8 @@ const BATCHES_IN_FLIGHT: usize = 8;
 /// summary, the worker stops at TCP reassembly and this thread runs the MQTT sessions too). Events cross in capture order in bounded batches,
 /// so the output is byte for byte that of [`run`] (event ids are given by the analysis, which
 /// stays on one thread). With `flush_each_frame` (live capture), a frame's events are handed
-/// over at once instead of waiting for a full batch.
+/// over at once instead of waiting for a full batch, except for the summary, which shows
+/// nothing before the end.
 pub fn run_threaded(
     source: &mut (dyn FrameSource + Send),
     analyzer: &mut Analyzer,
@@ -226,14 +227,7 @@ pub fn run_threaded(
         // The sink only reads the totals: the sessions move to this thread, next to the
         // totals, so the two threads get similar shares of the work.
         let Analyzer { lower, sessions } = &mut *analyzer;
-        let r = staged::run_staged(
-            source,
-            lower,
-            sessions,
-            &mut out,
-            &mut opts,
-            flush_each_frame,
-        );
+        let r = staged::run_staged(source, lower, sessions, &mut out, &mut opts);
         let errors = match r {
             Ok(errors) => errors,
             // No thread could be started: do the work on this one.

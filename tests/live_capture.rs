@@ -114,3 +114,54 @@ fn any_device_opens_with_a_cooked_link_type() {
     let lt = src.linktype().0;
     assert!(lt == 113 || lt == 276, "link type {lt}");
 }
+
+/// Bytes of this process's memory mapped from the socket behind `fd` (libpcap's ring), read
+/// from /proc/self/maps; None when the socket or the maps cannot be read.
+#[cfg(target_os = "linux")]
+fn ring_bytes(fd: std::os::fd::RawFd) -> Option<u64> {
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
+    let name = link.to_str()?.to_string(); // "socket:[INODE]"
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let mut total = 0u64;
+    for line in maps.lines().filter(|l| l.ends_with(&name)) {
+        let range = line.split_whitespace().next()?;
+        let (a, b) = range.split_once('-')?;
+        let (a, b) = (
+            u64::from_str_radix(a, 16).ok()?,
+            u64::from_str_radix(b, 16).ok()?,
+        );
+        total += b.checked_sub(a)?;
+    }
+    Some(total)
+}
+
+/// The default buffer reaches libpcap, and the ring packs frames by size (TPACKET_V3): the
+/// mapped ring is the buffer size. Immediate mode would fall back to TPACKET_V2, whose fixed
+/// slots sized for the largest frame (64 KiB on lo) make the mapping about twice the buffer while
+/// holding only a few hundred frames.
+#[cfg(target_os = "linux")]
+#[test]
+fn default_buffer_reaches_libpcap_as_a_packed_ring() {
+    use mqttscope::capture::live::DEFAULT_BUFFER;
+    use std::os::fd::AsRawFd;
+    let opts = LiveOptions::new("lo");
+    assert!(!opts.immediate);
+    assert_eq!(opts.buffer_size, DEFAULT_BUFFER);
+    let Some(src) = open_or_skip(&opts) else {
+        return;
+    };
+    let mapped = ring_bytes(src.as_raw_fd()).expect("the capture socket in /proc/self");
+    assert_eq!(
+        mapped,
+        u64::from(DEFAULT_BUFFER),
+        "ring of the default options"
+    );
+
+    // A smaller -B gives a smaller ring: the option is not ignored.
+    let mut small = LiveOptions::new("lo");
+    small.buffer_size = 4 << 20;
+    let Some(src) = open_or_skip(&small) else {
+        return;
+    };
+    assert_eq!(ring_bytes(src.as_raw_fd()), Some(4 << 20));
+}

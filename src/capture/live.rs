@@ -12,9 +12,13 @@ use super::{CaptureError, Frame, FrameSource, LinkType, SourceStats, Ts};
 
 /// Default snapshot length (libpcap's default maximum).
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
-/// Default kernel buffer size.
-pub const DEFAULT_BUFFER: u32 = 16 << 20;
-/// Default read timeout: how often the stop flag is looked at when no traffic comes.
+/// Default kernel buffer size: the size of libpcap's TPACKET_V3 ring on Linux. tcpdump and
+/// dumpcap use libpcap's 2 MiB, which overflowed while the capture thread waited for a core
+/// under scripts/bench-live on two cores; 16 MiB kept up there, 64 MiB leaves room for faster
+/// links and longer stalls (see README, "Live capture under load").
+pub const DEFAULT_BUFFER: u32 = 64 << 20;
+/// Default read timeout: how often the stop flag is looked at when no traffic comes, and at
+/// most how long a captured frame waits in a partly filled ring block before delivery.
 pub const DEFAULT_TIMEOUT_MS: u32 = 100;
 /// Kernel drop counters are refreshed every this many frames (and at every read timeout).
 const STATS_EVERY: u64 = 4096;
@@ -30,7 +34,11 @@ pub struct LiveOptions {
     pub promiscuous: bool,
     /// Kernel buffer size in bytes.
     pub buffer_size: u32,
-    /// Deliver packets as soon as they arrive instead of in batches.
+    /// Deliver packets as soon as they arrive instead of in blocks. Off by default: on Linux,
+    /// libpcap then falls back from TPACKET_V3 (blocks packed with frames of any size) to
+    /// TPACKET_V2, whose ring has one fixed slot per frame sized for the largest frame (the
+    /// MTU or the snaplen): on loopback (MTU 65536) a 16 MiB buffer held 256 frames of any
+    /// size, in a 32 MiB mapping, and overflowed under load.
     pub immediate: bool,
     /// Read timeout in milliseconds; the stop flag is checked at least this often.
     pub timeout_ms: u32,
@@ -41,15 +49,15 @@ pub struct LiveOptions {
 }
 
 impl LiveOptions {
-    /// Options for `device` with the defaults: snaplen 262144, promiscuous, 16 MiB buffer,
-    /// immediate mode, 100 ms timeout, no filter, a fresh stop flag.
+    /// Options for `device` with the defaults: snaplen 262144, promiscuous, 64 MiB buffer,
+    /// block delivery (not immediate mode), 100 ms timeout, no filter, a fresh stop flag.
     pub fn new(device: &str) -> LiveOptions {
         LiveOptions {
             device: device.to_string(),
             snaplen: DEFAULT_SNAPLEN,
             promiscuous: true,
             buffer_size: DEFAULT_BUFFER,
-            immediate: true,
+            immediate: false,
             timeout_ms: DEFAULT_TIMEOUT_MS,
             filter: None,
             stop: Arc::new(AtomicBool::new(false)),
@@ -181,6 +189,15 @@ impl LiveSource {
             self.stats.kernel_drops = Some(u64::from(s.dropped));
             self.stats.if_drops = Some(u64::from(s.if_dropped));
         }
+    }
+}
+
+/// The capture's socket (on Linux the packet socket whose ring libpcap maps), for polling it
+/// or inspecting it under /proc.
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for LiveSource {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.cap)
     }
 }
 

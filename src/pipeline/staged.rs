@@ -186,13 +186,15 @@ impl StreamBatch {
 
 /// Runs `source` through `lower` on a worker thread and the stream events through `sessions`
 /// into `out` on this thread. Err when no thread could be started (nothing was read then).
+/// Batches are handed over only when full (and at the end), live capture included: the sink
+/// ignores single events, so handing each frame over at once would show nothing earlier and
+/// cost a channel send (often a thread wake-up) per frame on the capture thread.
 pub(super) fn run_staged(
     source: &mut (dyn FrameSource + Send),
     lower: &mut Lower,
     sessions: &mut Sessions,
     out: &mut Output<'_, '_>,
     opts: &mut RunOptions<'_>,
-    flush_each_frame: bool,
 ) -> std::io::Result<Vec<CaptureError>> {
     let stop = AtomicBool::new(false);
     let (full_tx, full_rx) = mpsc::sync_channel::<StreamBatch>(BATCHES_IN_FLIGHT);
@@ -244,12 +246,7 @@ pub(super) fn run_staged(
                         }
                         stop_w.load(Ordering::Relaxed)
                     },
-                    &mut |frame| {
-                        lower.borrow_mut().frame(frame, &mut |se| push(se));
-                        if flush_each_frame {
-                            hand_over();
-                        }
-                    },
+                    &mut |frame| lower.borrow_mut().frame(frame, &mut |se| push(se)),
                     &mut || lower.borrow_mut().finish(&mut |se| push(se)),
                 );
                 hand_over();
