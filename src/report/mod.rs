@@ -91,6 +91,8 @@ pub struct Totals {
     pub encrypted: u64,
     /// Lower layers.
     pub capture: CaptureTotals,
+    /// Slots of the "(empty id) ADDRESS" keys by address, so an empty id costs no formatting.
+    pub(crate) empty_ids: std::collections::HashMap<std::net::IpAddr, u32, clients::FastState>,
 }
 
 /// Distinct client ids counted one by one; later ids are folded into `Totals::other_clients`.
@@ -130,7 +132,7 @@ impl Totals {
     fn client_mut(&mut self, label: &ConnLabel) -> Option<&mut ClientTotals> {
         let id = label.client_id.as_deref()?;
         let known = if id.is_empty() {
-            None
+            self.empty_ids.get(&label.client.ip()).copied()
         } else {
             self.clients.slot(id)
         };
@@ -138,11 +140,15 @@ impl Totals {
             Some(s) => s,
             None => {
                 let key = client_key(label)?;
-                match self.clients.slot(&key) {
+                let s = match self.clients.slot(&key) {
                     Some(s) => s,
                     None if self.clients.len() < MAX_CLIENTS => self.clients.insert(key),
                     None => return Some(&mut self.other_clients),
+                };
+                if id.is_empty() {
+                    self.empty_ids.insert(label.client.ip(), s);
                 }
+                s
             }
         };
         self.clients.at_mut(slot)

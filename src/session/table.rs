@@ -613,8 +613,11 @@ fn on_frame(
     let kind = match fe {
         FrameEvent::Packet(raw) => {
             let ip = label.client.ip();
+            // Only a CONNECT or a CONNACK (assigned id) sets the client id: other packets skip
+            // comparing it.
+            let sets_id = matches!(raw.header.ptype, PacketType::CONNECT | PacketType::CONNACK);
             let info = packet(ctx, &raw, ts, frame, dir, ip, state, &mut anomalies);
-            if state.client_id != label.client_id || state.version != label.version {
+            if state.version != label.version || (sets_id && state.client_id != label.client_id) {
                 let mut l = (**label).clone();
                 l.client_id.clone_from(&state.client_id);
                 l.version = state.version;
