@@ -485,19 +485,19 @@ impl AppState {
     }
 
     fn jump_pair(&mut self) {
-        let Some(row) = self.selected.and_then(|s| self.store.get(s)) else {
+        let Some((cur, row)) = self.selected.and_then(|s| Some((s, self.store.get(s)?))) else {
             return;
         };
-        if row.pair == u64::MAX {
+        let Some(pair) = self.store.pair_of(cur) else {
             self.say("this packet pairs with no request or answer", false);
             return;
-        }
+        };
         let what = if row.has(F_ANSWER) {
             "request"
         } else {
             "answer"
         };
-        let Some(seq) = self.store.seq_of_event(row.pair) else {
+        let Some(seq) = self.store.seq_of_event(pair) else {
             self.say(format!("the {what} is no longer kept (--max-events)"), true);
             return;
         };
