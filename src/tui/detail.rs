@@ -161,7 +161,7 @@ pub fn build(store: &Store, conns: &ConnTable, cat: &Catalogue, seq: u64) -> Opt
             o.kv("Unanswered", format!("{t}{id}"), Tone::Notice);
         }
     }
-    let raw = store.raw_of(row).to_vec();
+    let raw = store.raw_of(row);
     let fields = if row.kind == RowKind::Packet {
         packet(
             &mut o,

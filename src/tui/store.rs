@@ -112,10 +112,18 @@ impl RawArena {
     /// Appends `bytes` (at most `RAW_KEEP`); returns its position and length.
     pub fn push(&mut self, bytes: &[u8]) -> (u32, u8) {
         let bytes = bytes.get(..RAW_KEEP.min(bytes.len())).unwrap_or(&[]);
+        self.push_parts(bytes, &[])
+    }
+
+    /// Appends `a` then `b` next to each other (together at most `RAW_KEEP` are kept).
+    pub fn push_parts(&mut self, a: &[u8], b: &[u8]) -> (u32, u8) {
+        let a = a.get(..RAW_KEEP.min(a.len())).unwrap_or(&[]);
+        let b = b.get(..(RAW_KEEP - a.len()).min(b.len())).unwrap_or(&[]);
+        let len = a.len() + b.len();
         let fits = self
             .chunks
             .back()
-            .is_some_and(|(_, c)| c.len() + bytes.len() <= c.capacity());
+            .is_some_and(|(_, c)| c.len() + len <= c.capacity());
         if !fits {
             self.chunks
                 .push_back((self.next, Vec::with_capacity(CHUNK)));
@@ -128,11 +136,12 @@ impl RawArena {
             }
         }
         if let Some((_, c)) = self.chunks.back_mut() {
-            c.extend_from_slice(bytes);
+            c.extend_from_slice(a);
+            c.extend_from_slice(b);
         }
         let at = self.next;
-        self.next += bytes.len() as u64;
-        (at as u32, bytes.len() as u8)
+        self.next += len as u64;
+        (at as u32, len as u8)
     }
 
     /// The full position of the one whose low 32 bits are `at` (within the span).
@@ -209,6 +218,9 @@ pub const F_QOS: u16 = 1 << 8;
 pub const F_UNANSWERED: u16 = 1 << 9;
 /// Row flag: has a code.
 pub const F_CODE: u16 = 1 << 10;
+/// Row flag: the kept raw bytes leave out the PUBLISH topic, which is the row's interned
+/// `topic` (put back by `Store::raw_of`).
+pub const F_RAW_TOPIC: u16 = 1 << 11;
 
 /// One stored event, small and fixed-size (64 bytes; the event id, the pairing and the raw
 /// bytes' position are kept relative, see `Store`).
@@ -531,11 +543,49 @@ impl Store {
         seq
     }
 
-    /// Stores the raw bytes of a row.
+    /// Stores the first `RAW_KEEP` raw bytes of a row; a PUBLISH topic equal to the row's
+    /// interned topic is left out (it is most of a small PUBLISH's first bytes).
     pub fn set_raw(&mut self, row: &mut Row, bytes: &[u8]) {
-        let (at, len) = self.raw.push(bytes);
+        let bytes = bytes.get(..RAW_KEEP.min(bytes.len())).unwrap_or(&[]);
+        let (at, len) = match self.topic_span(row, bytes) {
+            Some((from, to)) => {
+                row.flags |= F_RAW_TOPIC;
+                let (a, b) = (bytes.get(..from), bytes.get(to..));
+                self.raw.push_parts(a.unwrap_or(&[]), b.unwrap_or(&[]))
+            }
+            None => self.raw.push(bytes),
+        };
         row.raw_at = at;
         row.raw_len = len;
+    }
+
+    /// Where the topic name starts in a PUBLISH's bytes (after the fixed header and the
+    /// two length bytes, MQTT 5.0 section 3.3.2.1) and its length.
+    fn topic_at(bytes: &[u8]) -> Option<(usize, usize)> {
+        let mut hdr = 1;
+        loop {
+            let b = *bytes.get(hdr)?;
+            hdr += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+            if hdr > 4 {
+                return None;
+            }
+        }
+        let len = u16::from_be_bytes([*bytes.get(hdr)?, *bytes.get(hdr + 1)?]);
+        Some((hdr + 2, usize::from(len)))
+    }
+
+    /// The span of the topic bytes in `bytes` when they can be left out: a PUBLISH whose
+    /// topic is wholly kept and equals the interned topic of the row.
+    fn topic_span(&self, row: &Row, bytes: &[u8]) -> Option<(usize, usize)> {
+        if row.ptype != PacketType::PUBLISH || row.topic == Sym::NONE || row.topic == Sym::DROPPED {
+            return None;
+        }
+        let (from, len) = Self::topic_at(bytes)?;
+        let wire = bytes.get(from..from + len)?;
+        (len > 0 && wire == self.strings.get(row.topic).as_bytes()).then_some((from, from + len))
     }
 
     /// Drops the oldest rows beyond the cap; returns how many were dropped.
@@ -631,9 +681,22 @@ impl Store {
         self.rows.is_empty()
     }
 
-    /// The raw bytes of a row.
-    pub fn raw_of(&self, row: &Row) -> &[u8] {
-        self.raw.get(row.raw_at, usize::from(row.raw_len))
+    /// The raw bytes of a row (the first `RAW_KEEP` of the packet; empty when released).
+    pub fn raw_of(&self, row: &Row) -> Vec<u8> {
+        let kept = self.raw.get(row.raw_at, usize::from(row.raw_len));
+        if !row.has(F_RAW_TOPIC) || kept.is_empty() {
+            return kept.to_vec();
+        }
+        let Some((from, _)) = Self::topic_at(kept) else {
+            return kept.to_vec();
+        };
+        let (a, b) = kept.split_at(from.min(kept.len()));
+        let mut out = Vec::with_capacity(RAW_KEEP);
+        out.extend_from_slice(a);
+        out.extend_from_slice(self.strings.get(row.topic).as_bytes());
+        out.extend_from_slice(b);
+        out.truncate(RAW_KEEP);
+        out
     }
 
     /// Rows with their sequence numbers, from `from`.
@@ -734,6 +797,47 @@ mod tests {
         r.set_payload_len(1150);
         assert_eq!(r.payload_len(), 1150);
         assert_eq!(r.latency_ns(), 0);
+    }
+
+    #[test]
+    fn a_publish_topic_is_kept_once_and_put_back() {
+        let mut st = Store::new(10);
+        // PUBLISH QoS 1: fixed header 0x32, remaining length 0x0e; topic "a/bc" (00 04 ...),
+        // packet id 00 07, payload "payload!" cut by nothing.
+        let raw = [
+            0x32, 0x10, 0x00, 0x04, b'a', b'/', b'b', b'c', 0x00, 0x07, b'p', b'a', b'y', b'l',
+            b'o', b'a', b'd', b'!',
+        ];
+        let mut r = Row::new(0, 0, 0);
+        r.ptype = PacketType::PUBLISH;
+        r.topic = st.strings.intern("a/bc");
+        st.set_raw(&mut r, &raw);
+        assert!(r.has(F_RAW_TOPIC));
+        assert_eq!(usize::from(r.raw_len), raw.len() - 4);
+        assert_eq!(st.raw_of(&r), raw.to_vec());
+        // A different interned topic (alias resolved) keeps the bytes as they are.
+        let mut r2 = Row::new(0, 0, 0);
+        r2.ptype = PacketType::PUBLISH;
+        r2.topic = st.strings.intern("other");
+        st.set_raw(&mut r2, &raw);
+        assert!(!r2.has(F_RAW_TOPIC));
+        assert_eq!(st.raw_of(&r2), raw.to_vec());
+        // A long PUBLISH: the first RAW_KEEP bytes come back, no more.
+        let mut long = raw.to_vec();
+        long.resize(300, 0x41);
+        let mut r3 = Row::new(0, 0, 0);
+        r3.ptype = PacketType::PUBLISH;
+        r3.topic = st.strings.intern("a/bc");
+        st.set_raw(&mut r3, &long);
+        assert_eq!(st.raw_of(&r3), long[..RAW_KEEP].to_vec());
+        // Truncated headers never panic.
+        for n in 0..raw.len() {
+            let mut r4 = Row::new(0, 0, 0);
+            r4.ptype = PacketType::PUBLISH;
+            r4.topic = st.strings.intern("a/bc");
+            st.set_raw(&mut r4, &raw[..n]);
+            assert_eq!(st.raw_of(&r4), raw[..n].to_vec());
+        }
     }
 
     #[test]
