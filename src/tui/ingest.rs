@@ -120,7 +120,7 @@ impl AppState {
             let (store, conns) = (&self.store, &self.conns);
             if let Some(r) = store.get(seq) {
                 if self.matcher.matches(r, store, conns) {
-                    self.visible.push_back(seq);
+                    self.visible.push(seq);
                 }
             }
         }

@@ -80,7 +80,7 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
     }
     let offset = s.offset.min(shown.saturating_sub(1));
     for (i, line_y) in (offset..shown.min(offset + rows)).zip(inner.y + 1..) {
-        let Some(seq) = s.visible.get(i).copied() else {
+        let Some(seq) = s.visible.get(i) else {
             break;
         };
         let Some(row) = s.store.get(seq) else {
