@@ -37,7 +37,9 @@ impl Visible {
     /// Number of rows shown.
     pub fn len(&self) -> usize {
         match self {
-            Visible::Range { start, end, skip } => (end - start) as usize - skip.len(),
+            Visible::Range { start, end, skip } => {
+                (end.saturating_sub(*start) as usize).saturating_sub(skip.len())
+            }
             Visible::List(v) => v.len(),
         }
     }
@@ -75,7 +77,7 @@ impl Visible {
         match self {
             Visible::Range { start, end, skip } => {
                 let s = seq.clamp(*start, *end);
-                (s - start) as usize - skip.partition_point(|k| *k < s)
+                ((s - start) as usize).saturating_sub(skip.partition_point(|k| *k < s))
             }
             Visible::List(v) => v.partition_point(|x| *x < seq),
         }
@@ -85,6 +87,9 @@ impl Visible {
     pub fn push(&mut self, seq: u64) {
         match self {
             Visible::Range { start, end, skip } => {
+                if seq < *end {
+                    return; // not newer: rows come in order, so this never happens
+                }
                 if *start == *end && skip.is_empty() {
                     *start = seq;
                     *end = seq;
