@@ -114,7 +114,7 @@ fn select_row(state: &AppState, pred: impl Fn(&mqttscope::tui::store::Row) -> bo
     let i = state
         .visible
         .iter()
-        .position(|s| state.store.get(*s).is_some_and(&pred))
+        .position(|s| state.store.get(s).is_some_and(&pred))
         .expect("row present");
     vec![key('g')]
         .into_iter()
@@ -229,8 +229,8 @@ fn connections_view_and_enter_filters_the_timeline() {
     let c = &st.conns.list[1];
     assert_eq!(st.filter_text, format!("conn:{}", c.client));
     assert!(st.shown() >= 2);
-    for s in &st.visible {
-        assert_eq!(st.store.get(*s).map(|r| r.conn), Some(1));
+    for s in st.visible.iter() {
+        assert_eq!(st.store.get(s).map(|r| r.conn), Some(1));
     }
 }
 
@@ -368,11 +368,7 @@ fn follow_pause_and_the_event_cap() {
     assert!(st.follow, "live starts in follow mode");
     let (a, b) = evs.split_at(evs.len() / 2);
     st.update(Action::Events(a.to_vec()));
-    assert_eq!(
-        st.selected,
-        st.visible.back().copied(),
-        "sticks to the newest"
-    );
+    assert_eq!(st.selected, st.visible.back(), "sticks to the newest");
     st.update(cmd(Cmd::Pause));
     let frozen = st.shown();
     st.update(Action::Events(b.to_vec()));
@@ -390,7 +386,7 @@ fn follow_pause_and_the_event_cap() {
             .count()
     );
     st.update(cmd(Cmd::Pause));
-    assert_eq!(st.selected, st.visible.back().copied());
+    assert_eq!(st.selected, st.visible.back());
     let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
     mqttscope::tui::render(&mut term, &st).expect("draw");
     let t = text(term.backend().buffer());
@@ -467,7 +463,7 @@ fn memory_per_stored_event_stays_within_budget() {
         }
     }
     st.update(Action::Events(batch));
-    let per_event = (st.store.heap_bytes() + st.visible.capacity() * 8) as f64 / n as f64;
+    let per_event = (st.store.heap_bytes() + st.visible.heap_bytes()) as f64 / n as f64;
     let budget = 200.0 * 1024.0 * 1024.0 / 800_000.0;
     eprintln!("memory per stored event: {per_event:.0} bytes (budget {budget:.0})");
     assert!(

@@ -122,13 +122,13 @@ pub fn build(store: &Store, conns: &ConnTable, cat: &Catalogue, seq: u64) -> Opt
         );
     }
     let extra = row.extra.as_deref();
-    if let Some((off, text)) = extra.and_then(|e| e.notice.as_ref()) {
+    if let Some((off, text)) = extra.and_then(|e| e.notice()) {
         o.kv(
             "Stream",
             format!("{text} (stream offset {off})"),
             Tone::Notice,
         );
-        if let Some(g) = extra.and_then(|e| e.gap) {
+        if let Some(g) = extra.and_then(|e| e.gap()) {
             o.kv("Why", format!("{g:?}"), Tone::Dim);
         }
     }
@@ -139,7 +139,7 @@ pub fn build(store: &Store, conns: &ConnTable, cat: &Catalogue, seq: u64) -> Opt
             Tone::Notice,
         );
     }
-    if let Some(c) = extra.and_then(|e| e.close.as_deref()) {
+    if let Some(c) = extra.and_then(|e| e.close()) {
         o.head("Connection end");
         o.kv("Reason", format!("{:?}", c.reason), Tone::Normal);
         o.kv(
@@ -161,17 +161,26 @@ pub fn build(store: &Store, conns: &ConnTable, cat: &Catalogue, seq: u64) -> Opt
             o.kv("Unanswered", format!("{t}{id}"), Tone::Notice);
         }
     }
-    let raw = store.raw_of(row).to_vec();
+    let raw = store.raw_of(row);
     let fields = if row.kind == RowKind::Packet {
-        packet(&mut o, row, extra, cat, version, &raw, store, conns);
+        packet(
+            &mut o,
+            row,
+            extra,
+            cat,
+            version,
+            &raw,
+            store,
+            store.pair_of(seq),
+        );
         field_spans(&raw, row.size as usize, row.ptype, row.version)
     } else {
         Vec::new()
     };
     if let Some(e) = extra {
-        if !e.anomalies.is_empty() {
+        if !e.anomalies().is_empty() {
             o.head("Anomalies");
-            for a in &e.anomalies {
+            for a in e.anomalies() {
                 o.kv("⚠", a.describe(), Tone::Anomaly);
             }
         }
@@ -179,12 +188,12 @@ pub fn build(store: &Store, conns: &ConnTable, cat: &Catalogue, seq: u64) -> Opt
     if row.kind == RowKind::Packet {
         if let (Some(payload), true) = (
             fields.iter().find(|f| f.label == "Payload"),
-            row.payload_len > 0,
+            row.payload_len() > 0,
         ) {
             let bytes = raw
                 .get(payload.start..payload.end.min(raw.len()))
                 .unwrap_or(&[]);
-            let props = extra.map(|e| e.properties.as_slice()).unwrap_or(&[]);
+            let props = extra.map(|e| e.properties()).unwrap_or(&[]);
             let pfi = props
                 .iter()
                 .find(|(n, _)| *n == "Payload Format Indicator")
@@ -194,8 +203,8 @@ pub fn build(store: &Store, conns: &ConnTable, cat: &Catalogue, seq: u64) -> Opt
                 .find(|(n, _)| *n == "Content Type")
                 .map(|(_, v)| v.as_str());
             let pv = preview(bytes, pfi, ct, 64);
-            let kept = if bytes.len() < row.payload_len as usize {
-                format!(" (first {} of {} bytes)", bytes.len(), row.payload_len)
+            let kept = if bytes.len() < row.payload_len() as usize {
+                format!(" (first {} of {} bytes)", bytes.len(), row.payload_len())
             } else {
                 String::new()
             };
@@ -222,9 +231,8 @@ fn packet(
     version: Option<Version>,
     raw: &[u8],
     store: &Store,
-    conns: &ConnTable,
+    pair: Option<u64>,
 ) {
-    let _ = conns;
     let first = raw.first().copied().unwrap_or(0);
     o.head("Fixed header");
     o.kv(
@@ -243,7 +251,7 @@ fn packet(
     }
     o.kv("Flags", flags, Tone::Normal);
     o.kv("Size", format!("{} bytes", row.size), Tone::Normal);
-    if let Some(m) = extra.and_then(|e| e.malformed.as_ref()) {
+    if let Some(m) = extra.and_then(|e| e.malformed()) {
         o.head("Malformed");
         o.kv("Why", m.clone(), Tone::Malformed);
     }
@@ -258,7 +266,7 @@ fn packet(
             Tone::Normal,
         );
     }
-    if let Some((a, wire)) = extra.and_then(|e| e.alias.as_ref()) {
+    if let Some((a, wire)) = extra.and_then(|e| e.alias()) {
         let w = if wire.is_empty() {
             "(empty: alias only)".to_string()
         } else {
@@ -273,14 +281,14 @@ fn packet(
     if row.ptype == PacketType::PUBLISH {
         o.kv(
             "Payload",
-            format!("{} bytes", row.payload_len),
+            format!("{} bytes", row.payload_len()),
             Tone::Normal,
         );
     }
-    if let Some(sp) = extra.and_then(|e| e.session_present) {
+    if let Some(sp) = extra.and_then(|e| e.session_present()) {
         o.kv("Session present", u8::from(sp).to_string(), Tone::Normal);
     }
-    if let Some(c) = extra.and_then(|e| e.connect.as_deref()) {
+    if let Some(c) = extra.and_then(|e| e.connect()) {
         o.kv(
             "Protocol",
             format!(
@@ -309,9 +317,9 @@ fn packet(
         }
     }
     if let Some(e) = extra {
-        if !e.topics.is_empty() {
+        if !e.topics().is_empty() {
             o.head("Topic filters");
-            for t in &e.topics {
+            for t in e.topics() {
                 let q = t.qos.map(|q| format!("  QoS {q}")).unwrap_or_default();
                 let opt = t
                     .options
@@ -320,32 +328,29 @@ fn packet(
                 o.kv("Filter", format!("{:?}{q}{opt}", t.topic), Tone::Normal);
             }
         }
-        if !e.properties.is_empty() {
+        if !e.properties().is_empty() {
             o.head("Properties");
-            for (n, v) in &e.properties {
+            for (n, v) in e.properties() {
                 o.kv(n, v.clone(), Tone::Normal);
             }
         }
     }
     codes(o, row, extra, cat, version);
-    if row.pair != u64::MAX {
+    if let Some(pair) = pair {
         o.head("Pairing");
         let (label, text) = if row.has(F_ANSWER) {
             (
                 "Answers",
                 format!(
                     "event {} after {}  (press a to jump)",
-                    row.pair,
-                    timefmt::latency(row.latency_ns)
+                    pair,
+                    timefmt::latency(row.latency_ns())
                 ),
             )
         } else {
-            (
-                "Answered by",
-                format!("event {}  (press a to jump)", row.pair),
-            )
+            ("Answered by", format!("event {pair}  (press a to jump)"))
         };
-        let target = store.seq_of_event(row.pair).and_then(|s| store.get(s));
+        let target = store.seq_of_event(pair).and_then(|s| store.get(s));
         let text = match target {
             Some(t) => format!("{} frame {}: {text}", t.ptype.name(), t.frame_no),
             None => format!("{text} (no longer kept)"),
@@ -360,7 +365,7 @@ fn codes(o: &mut Out, row: &Row, extra: Option<&Extra>, cat: &Catalogue, version
     }
     let v = version.unwrap_or(Version::V5);
     let list: Vec<_> = match extra {
-        Some(e) if !e.codes.is_empty() => e.codes.clone(),
+        Some(e) if !e.codes().is_empty() => e.codes().to_vec(),
         _ => vec![row.code],
     };
     let heading = if v.is_v5() {
@@ -369,7 +374,7 @@ fn codes(o: &mut Out, row: &Row, extra: Option<&Extra>, cat: &Catalogue, version
         "Return codes"
     };
     o.head(heading);
-    let subs = extra.map(|e| e.sub_outcomes.as_slice()).unwrap_or(&[]);
+    let subs = extra.map(|e| e.sub_outcomes()).unwrap_or(&[]);
     for (i, c) in list.iter().enumerate() {
         let ex = cat.explain(*c, row.ptype, v);
         let tone = tone_of(ex.severity);
@@ -411,7 +416,7 @@ fn codes(o: &mut Out, row: &Row, extra: Option<&Extra>, cat: &Catalogue, version
             o.kv("  Note", note, Tone::Anomaly);
         }
     }
-    if let Some(rs) = extra.and_then(|e| e.reason_string.as_ref()) {
+    if let Some(rs) = extra.and_then(|e| e.reason_string()) {
         o.kv(
             "Reason String",
             format!("{rs:?}"),

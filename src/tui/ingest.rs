@@ -46,35 +46,15 @@ impl AppState {
             Some(Dir::ToClient) => flags |= F_DIR | F_TO_CLIENT,
             None => {}
         }
-        let mut row = Row {
-            id,
-            ts: ts.0,
-            frame_no,
-            latency_ns: 0,
-            pair: u64::MAX,
-            raw_at: 0,
-            conn: ci,
-            client,
-            topic: Sym::NONE,
-            size: 0,
-            payload_len: 0,
-            packet_id: 0,
-            flags,
-            raw_len: 0,
-            kind: RowKind::Packet,
-            ptype: PacketType::RESERVED,
-            outcome: Outcome::Success,
-            code: ReasonCode(0),
-            ncodes: 0,
-            qos: 0,
-            version: conn.version.map_or(0, |v| v.0),
-            extra: None,
-        };
-        let mut extra = Extra::default();
-        let mut need_extra = false;
+        let mut row = Row::new(ts.0, frame_no, ci);
+        row.client = client;
+        row.flags = flags;
+        row.version = conn.version.map_or(0, |v| v.0);
+        let mut parts = Vec::new();
+        let mut answers = None;
         match kind {
             EventKind::Packet(p) => {
-                need_extra = self.packet_row(&mut row, &mut extra, *p, ci);
+                answers = self.packet_row(&mut row, &mut parts, *p, (id, ci));
             }
             EventKind::ConnOpen => row.kind = RowKind::Open,
             EventKind::ConnClose(c) => {
@@ -83,8 +63,7 @@ impl AppState {
                     row.flags |= F_UNANSWERED;
                 }
                 self.conns.close(ci, c.reason);
-                extra.close = Some(c);
-                need_extra = true;
+                parts.push(Part::Close(c));
             }
             EventKind::Gap {
                 offset,
@@ -93,9 +72,9 @@ impl AppState {
             } => {
                 row.kind = RowKind::Gap;
                 row.size = u32::try_from(len).unwrap_or(u32::MAX);
-                extra.notice = Some((offset, format!("{len} bytes never captured")));
-                extra.gap = Some(reason);
-                need_extra = true;
+                let text = format!("{len} bytes never captured");
+                parts.push(Part::Notice(Box::new((offset, text))));
+                parts.push(Part::Gap(reason));
             }
             EventKind::Skipped {
                 offset,
@@ -104,8 +83,8 @@ impl AppState {
             } => {
                 row.kind = RowKind::Skipped;
                 row.size = u32::try_from(len).unwrap_or(u32::MAX);
-                extra.notice = Some((offset, format!("{len} bytes skipped: {reason}")));
-                need_extra = true;
+                let text = format!("{len} bytes skipped: {reason}");
+                parts.push(Part::Notice(Box::new((offset, text))));
             }
             EventKind::Oversize {
                 offset,
@@ -115,11 +94,9 @@ impl AppState {
                 row.kind = RowKind::Oversize;
                 row.ptype = ptype;
                 row.size = u32::try_from(size).unwrap_or(u32::MAX);
-                extra.notice = Some((
-                    offset,
-                    format!("{ptype} of {size} bytes is over --max-packet: skipped, not decoded"),
-                ));
-                need_extra = true;
+                let text =
+                    format!("{ptype} of {size} bytes is over --max-packet: skipped, not decoded");
+                parts.push(Part::Notice(Box::new((offset, text))));
             }
             EventKind::Encrypted => row.kind = RowKind::Encrypted,
             EventKind::Anomaly => row.kind = RowKind::Anomaly,
@@ -127,19 +104,15 @@ impl AppState {
         if !anomalies.is_empty() {
             row.flags |= F_ANOMALY;
             self.conns.anomalies(ci, anomalies.len());
-            extra.anomalies = anomalies;
-            need_extra = true;
+            parts.push(Part::Anomalies(anomalies));
         }
-        if need_extra {
-            row.extra = Some(Box::new(extra));
+        if !parts.is_empty() {
+            row.extra = Some(Box::new(Extra::new(parts)));
         }
-        let answers = row.has(F_ANSWER).then_some(row.pair);
-        let seq = self.store.push(row);
+        let seq = self.store.push(row, id);
         if let Some(req) = answers {
             if let Some(rs) = self.store.seq_of_event(req) {
-                if let Some(r) = self.store.get_mut(rs) {
-                    r.pair = id;
-                }
+                self.store.set_answered_by(rs, id);
             }
         }
         let shown = self.store.get(seq).is_some_and(|r| r.kind != RowKind::Open);
@@ -147,14 +120,20 @@ impl AppState {
             let (store, conns) = (&self.store, &self.conns);
             if let Some(r) = store.get(seq) {
                 if self.matcher.matches(r, store, conns) {
-                    self.visible.push_back(seq);
+                    self.visible.push(seq);
                 }
             }
         }
     }
 
-    /// Fills a packet row; returns whether `extra` holds anything.
-    fn packet_row(&mut self, row: &mut Row, extra: &mut Extra, p: PacketInfo, ci: u32) -> bool {
+    /// Fills a packet row and its rich parts; returns the request it answers.
+    fn packet_row(
+        &mut self,
+        row: &mut Row,
+        parts: &mut Vec<Part>,
+        p: PacketInfo,
+        (id, ci): (u64, u32),
+    ) -> Option<u64> {
         let code = telling_code(self, &p);
         let PacketInfo {
             ptype,
@@ -213,7 +192,7 @@ impl AppState {
             row.flags |= F_CODE;
         }
         row.ncodes = u8::try_from(reason_codes.len()).unwrap_or(u8::MAX);
-        row.payload_len = payload_len.unwrap_or(0);
+        row.set_payload_len(payload_len.unwrap_or(0));
         let shown_topic = topic_resolved
             .as_deref()
             .or(topic.as_deref())
@@ -222,15 +201,12 @@ impl AppState {
             row.topic = self.store.strings.intern(t);
         }
         if let (Some(a), Some(t)) = (topic_alias, topic) {
-            extra.alias = Some((a, t));
+            parts.push(Part::Alias(Box::new((a, t))));
         }
         if let Some(a) = answers {
-            row.flags |= F_ANSWER;
-            row.pair = a.request;
-            row.latency_ns = a.latency_ns;
+            row.set_answer(id.saturating_sub(a.request), a.latency_ns);
         }
-        row.raw_len = raw.len().min(RAW_KEEP) as u8;
-        row.raw_at = self.store.raw.push(&raw);
+        self.store.set_raw(row, &raw);
         let client_id = connect
             .as_ref()
             .map_or(Sym::NONE, |c| self.store.strings.intern(&c.client_id));
@@ -244,25 +220,23 @@ impl AppState {
             answers.map(|a| a.latency_ns),
         );
         if reason_codes.len() > 1 {
-            extra.codes = reason_codes;
+            parts.push(Part::Codes(reason_codes));
         }
-        extra.topics = topics;
-        extra.sub_outcomes = sub_outcomes;
-        extra.properties = properties;
-        extra.reason_string = reason_string;
-        extra.connect = connect;
-        extra.malformed = malformed;
+        if !topics.is_empty() {
+            parts.push(Part::Topics(topics));
+        }
+        if !sub_outcomes.is_empty() {
+            parts.push(Part::SubOutcomes(sub_outcomes));
+        }
+        if !properties.is_empty() {
+            parts.push(Part::Properties(properties));
+        }
+        parts.extend(reason_string.map(Part::ReasonString));
+        parts.extend(connect.map(Part::Connect));
+        parts.extend(malformed.map(Part::Malformed));
         if ptype == PacketType::CONNACK {
-            extra.session_present = session_present;
+            parts.extend(session_present.map(Part::SessionPresent));
         }
-        !(extra.codes.is_empty()
-            && extra.topics.is_empty()
-            && extra.sub_outcomes.is_empty()
-            && extra.properties.is_empty()
-            && extra.reason_string.is_none()
-            && extra.connect.is_none()
-            && extra.malformed.is_none()
-            && extra.alias.is_none()
-            && extra.session_present.is_none())
+        answers.map(|a| a.request)
     }
 }

@@ -15,6 +15,7 @@ pub mod rowfilter;
 pub mod state;
 pub mod store;
 pub mod view;
+pub mod visible;
 
 use action::{Action, Key, Mouse};
 use crossterm::event::{

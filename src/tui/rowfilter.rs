@@ -73,7 +73,7 @@ impl RowMatcher {
                                 topic_matches(f, store.strings.get(row.topic))
                             })
                             || row.extra.as_ref().is_some_and(|e| {
-                                e.topics
+                                e.topics()
                                     .iter()
                                     .any(|x| topic_matches(f, &x.topic) || x.topic == *f)
                             }))
@@ -81,7 +81,7 @@ impl RowMatcher {
                 Term::Rc(c) => {
                     packet
                         && match &row.extra {
-                            Some(e) if !e.codes.is_empty() => e.codes.contains(c),
+                            Some(e) if !e.codes().is_empty() => e.codes().contains(c),
                             _ => row.ncodes > 0 && row.code == *c,
                         }
                 }
@@ -93,7 +93,7 @@ impl RowMatcher {
                             || c.server.ip().to_string() == *a
                     })
                 }),
-                Term::Slow(ns) => packet && row.has(F_ANSWER) && row.latency_ns > *ns,
+                Term::Slow(ns) => packet && row.has(F_ANSWER) && row.latency_ns() > *ns,
             }
         })
     }

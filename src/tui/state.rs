@@ -6,11 +6,11 @@ use super::detail::{self, DetailModel};
 use super::rowfilter::RowMatcher;
 use super::store::{Store, F_ANSWER};
 use super::view::layout::{areas, table_rows};
+use super::visible::Visible;
 use crate::filter::Filter;
 use crate::mqtt::reason::Catalogue;
 use crate::report::Totals;
 use ratatui::layout::Rect;
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Which pane of the timeline view has the keys.
@@ -54,7 +54,7 @@ pub struct AppState {
     /// Reason-code catalogue.
     pub catalogue: Arc<Catalogue>,
     /// Sequence numbers of the rows matching the filter, in order.
-    pub visible: VecDeque<u64>,
+    pub visible: Visible,
     pub(crate) matcher: RowMatcher,
     /// The applied filter's text.
     pub filter_text: String,
@@ -111,7 +111,7 @@ impl AppState {
             conns: ConnTable::default(),
             totals: Totals::default(),
             catalogue,
-            visible: VecDeque::new(),
+            visible: Visible::new(true, 0),
             matcher: RowMatcher::new(Filter::default()),
             filter_text: String::new(),
             editing: None,
@@ -148,18 +148,18 @@ impl AppState {
     }
 
     fn refilter(&mut self) {
-        let mut v = VecDeque::new();
         let (store, conns, m) = (&self.store, &self.conns, &mut self.matcher);
+        let mut v = Visible::new(m.filter().terms.is_empty(), store.base());
         for (seq, r) in store.iter_from(store.base()) {
             if r.kind != super::store::RowKind::Open && m.matches(r, store, conns) {
-                v.push_back(seq);
+                v.push(seq);
             }
         }
         self.visible = v;
         let keep = self.selected;
         self.selected = None;
         if let Some(s) = keep {
-            let i = self.visible.partition_point(|x| *x < s);
+            let i = self.visible.count_below(s);
             self.select_index(i.min(self.shown().saturating_sub(1)));
         }
         if self.follow {
@@ -170,7 +170,7 @@ impl AppState {
     /// Number of rows shown (the visible rows, up to the pause point).
     pub fn shown(&self) -> usize {
         match self.paused_at {
-            Some(p) => self.visible.partition_point(|s| *s < p),
+            Some(p) => self.visible.count_below(p),
             None => self.visible.len(),
         }
     }
@@ -178,7 +178,7 @@ impl AppState {
     /// Index of the selection among the shown rows.
     pub fn sel_index(&self) -> Option<usize> {
         let s = self.selected?;
-        let i = self.visible.partition_point(|x| *x < s);
+        let i = self.visible.count_below(s);
         (i < self.shown()).then_some(i)
     }
 
@@ -195,7 +195,7 @@ impl AppState {
             return;
         }
         let i = i.min(n - 1);
-        self.selected = self.visible.get(i).copied();
+        self.selected = self.visible.get(i);
         let page = self.page();
         if i < self.offset {
             self.offset = i;
@@ -266,14 +266,10 @@ impl AppState {
         if n > 0 {
             self.dropped += n;
             let base = self.store.base();
-            let mut popped = 0;
-            while self.visible.front().is_some_and(|s| *s < base) {
-                self.visible.pop_front();
-                popped += 1;
-            }
+            let popped = self.visible.pop_below(base);
             self.offset = self.offset.saturating_sub(popped);
             if self.selected.is_some_and(|s| s < base) {
-                self.selected = self.visible.front().copied();
+                self.selected = self.visible.front();
             }
         }
         if self.follow && self.paused_at.is_none() {
@@ -480,29 +476,29 @@ impl AppState {
     fn is_failure_at(&self, i: usize) -> bool {
         self.visible
             .get(i)
-            .and_then(|s| self.store.get(*s))
+            .and_then(|s| self.store.get(s))
             .is_some_and(|r| r.is_failure())
     }
 
     fn jump_pair(&mut self) {
-        let Some(row) = self.selected.and_then(|s| self.store.get(s)) else {
+        let Some((cur, row)) = self.selected.and_then(|s| Some((s, self.store.get(s)?))) else {
             return;
         };
-        if row.pair == u64::MAX {
+        let Some(pair) = self.store.pair_of(cur) else {
             self.say("this packet pairs with no request or answer", false);
             return;
-        }
+        };
         let what = if row.has(F_ANSWER) {
             "request"
         } else {
             "answer"
         };
-        let Some(seq) = self.store.seq_of_event(row.pair) else {
+        let Some(seq) = self.store.seq_of_event(pair) else {
             self.say(format!("the {what} is no longer kept (--max-events)"), true);
             return;
         };
-        let i = self.visible.partition_point(|x| *x < seq);
-        if self.visible.get(i) == Some(&seq) && i < self.shown() {
+        let i = self.visible.count_below(seq);
+        if self.visible.get(i) == Some(seq) && i < self.shown() {
             self.follow = false;
             self.select_index(i);
         } else {

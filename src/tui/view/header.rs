@@ -70,7 +70,7 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
         l1.push(Span::styled(" [FOLLOW]", style::notice()));
     }
     if let Some(p) = s.paused_at {
-        let waiting = s.visible.len() - s.visible.partition_point(|x| *x < p);
+        let waiting = s.visible.len() - s.visible.count_below(p);
         l1.push(Span::styled(
             format!("  {waiting} new rows waiting (p resumes)"),
             style::notice(),

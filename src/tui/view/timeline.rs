@@ -80,7 +80,7 @@ pub fn draw(s: &AppState, area: Rect, buf: &mut Buffer) {
     }
     let offset = s.offset.min(shown.saturating_sub(1));
     for (i, line_y) in (offset..shown.min(offset + rows)).zip(inner.y + 1..) {
-        let Some(seq) = s.visible.get(i).copied() else {
+        let Some(seq) = s.visible.get(i) else {
             break;
         };
         let Some(row) = s.store.get(seq) else {
@@ -130,7 +130,7 @@ pub fn row_line<'a>(s: &'a AppState, row: &'a Row, width: u16) -> Line<'a> {
     match row.kind {
         RowKind::Packet => packet(s, row, extra, &mut v),
         RowKind::Close => {
-            let c = extra.and_then(|e| e.close.as_deref());
+            let c = extra.and_then(|e| e.close());
             let reason = c.map_or(String::new(), |c| format!("{:?}", c.reason));
             v.push(Span::styled(
                 format!("{:<11} {:>7}  {reason}", "CLOSE", ""),
@@ -166,7 +166,7 @@ pub fn row_line<'a>(s: &'a AppState, row: &'a Row, width: u16) -> Line<'a> {
                 _ => "OVERSIZE",
             };
             let text = extra
-                .and_then(|e| e.notice.as_ref())
+                .and_then(|e| e.notice())
                 .map_or("", |(_, t)| t.as_str());
             v.push(Span::styled(
                 format!("{name:<11} {:>8}  {text}", ""),
@@ -174,13 +174,13 @@ pub fn row_line<'a>(s: &'a AppState, row: &'a Row, width: u16) -> Line<'a> {
             ));
         }
     }
-    if let Some(e) = extra.filter(|e| !e.anomalies.is_empty()) {
-        let more = if e.anomalies.len() > 1 {
-            format!(" (+{})", e.anomalies.len() - 1)
+    if let Some(e) = extra.filter(|e| !e.anomalies().is_empty()) {
+        let more = if e.anomalies().len() > 1 {
+            format!(" (+{})", e.anomalies().len() - 1)
         } else {
             String::new()
         };
-        if let Some(a) = e.anomalies.first() {
+        if let Some(a) = e.anomalies().first() {
             v.push(Span::styled(
                 format!("  ⚠ {}{more}", a.describe()),
                 style::notice(),
@@ -200,13 +200,13 @@ fn packet<'a>(s: &'a AppState, row: &'a Row, extra: Option<&'a Extra>, v: &mut V
         name_style,
     ));
     let lat = if row.has(F_ANSWER) {
-        timefmt::latency(row.latency_ns)
+        timefmt::latency(row.latency_ns())
     } else {
         String::new()
     };
     v.push(Span::styled(format!(" {lat:>7} "), style::dim()));
     let mut f = String::new();
-    if let Some(c) = extra.and_then(|e| e.connect.as_deref()) {
+    if let Some(c) = extra.and_then(|e| e.connect()) {
         let _ = write!(
             f,
             " {:?} v{} ka={}",
@@ -223,7 +223,7 @@ fn packet<'a>(s: &'a AppState, row: &'a Row, extra: Option<&'a Extra>, v: &mut V
     }
     if row.ptype == PacketType::PUBLISH {
         let _ = write!(f, " {:?}", s.store.strings.get(row.topic));
-        if let Some((a, _)) = extra.and_then(|e| e.alias.as_ref()) {
+        if let Some((a, _)) = extra.and_then(|e| e.alias()) {
             let _ = write!(f, " alias={a}");
         }
         let _ = write!(f, " q{}", row.qos);
@@ -238,7 +238,7 @@ fn packet<'a>(s: &'a AppState, row: &'a Row, extra: Option<&'a Extra>, v: &mut V
         f.push_str(" dup");
     }
     if let Some(e) = extra {
-        for t in e.topics.iter().take(3) {
+        for t in e.topics().iter().take(3) {
             match t.qos {
                 Some(q) => {
                     let _ = write!(f, " {:?}@{q}", t.topic);
@@ -248,15 +248,15 @@ fn packet<'a>(s: &'a AppState, row: &'a Row, extra: Option<&'a Extra>, v: &mut V
                 }
             }
         }
-        if e.topics.len() > 3 {
-            let _ = write!(f, " +{} more", e.topics.len() - 3);
+        if e.topics().len() > 3 {
+            let _ = write!(f, " +{} more", e.topics().len() - 3);
         }
-        if let Some(sp) = e.session_present {
+        if let Some(sp) = e.session_present() {
             let _ = write!(f, " sp={}", u8::from(sp));
         }
     }
     if row.ptype == PacketType::PUBLISH {
-        let _ = write!(f, " {}B", row.payload_len);
+        let _ = write!(f, " {}B", row.payload_len());
     }
     // A failure's code and meaning come before the fields, so narrow terminals still show why.
     if row.outcome >= Outcome::Notice {
@@ -266,7 +266,7 @@ fn packet<'a>(s: &'a AppState, row: &'a Row, extra: Option<&'a Extra>, v: &mut V
         v.push(Span::raw(f));
         codes(s, row, extra, v);
     }
-    if let Some(m) = extra.and_then(|e| e.malformed.as_ref()) {
+    if let Some(m) = extra.and_then(|e| e.malformed()) {
         v.push(Span::styled(format!(" malformed: {m}"), style::malformed()));
     }
 }
@@ -277,7 +277,7 @@ fn codes<'a>(s: &'a AppState, row: &'a Row, extra: Option<&'a Extra>, v: &mut Ve
     }
     let ver = Version(if row.version == 0 { 5 } else { row.version });
     let all: &[crate::mqtt::types::ReasonCode] = match extra {
-        Some(e) if !e.codes.is_empty() => &e.codes,
+        Some(e) if !e.codes().is_empty() => e.codes(),
         _ => std::slice::from_ref(&row.code),
     };
     let mut meaning = None;
@@ -301,7 +301,7 @@ fn codes<'a>(s: &'a AppState, row: &'a Row, extra: Option<&'a Extra>, v: &mut Ve
                     style::notice()
                 };
                 let topic = extra
-                    .and_then(|e| e.sub_outcomes.get(i))
+                    .and_then(|e| e.sub_outcomes().get(i))
                     .map(|o| format!(" {:?}", o.topic))
                     .unwrap_or_default();
                 v.push(Span::styled(
@@ -317,7 +317,7 @@ fn codes<'a>(s: &'a AppState, row: &'a Row, extra: Option<&'a Extra>, v: &mut Ve
     if let Some((m, st)) = meaning {
         v.push(Span::styled(format!(": {m}"), st));
     }
-    if let Some(rs) = extra.and_then(|e| e.reason_string.as_ref()) {
+    if let Some(rs) = extra.and_then(|e| e.reason_string()) {
         v.push(Span::styled(
             format!(" “{rs}”"),
             style::outcome(row.outcome),
