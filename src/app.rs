@@ -189,7 +189,6 @@ fn open_source(
     let o = FileOptions {
         keep_going: a.keep_going,
         filter: a.bpf.clone(),
-        map: !a.no_mmap,
         ..FileOptions::default()
     };
     Ok(Box::new(capture::open_file(path, &o)?))

@@ -191,10 +191,6 @@ pub struct RunArgs {
     /// Go on past damage in a capture file where the format allows.
     #[arg(long = "keep-going")]
     pub keep_going: bool,
-    /// Read capture files with read() instead of memory-mapping them (for a file that another
-    /// program may truncate while it is analysed).
-    #[arg(long = "no-mmap")]
-    pub no_mmap: bool,
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

@@ -66,7 +66,6 @@ pub fn analyse_to_jsonl(path: &Path, a: &RunArgs) -> Result<String, AppError> {
     let opts = FileOptions {
         keep_going: a.keep_going,
         filter: a.bpf.clone(),
-        map: !a.no_mmap,
         ..FileOptions::default()
     };
     let mut src = capture::open_file(&path.to_string_lossy(), &opts)?;

@@ -32,8 +32,6 @@ pub struct FileOptions {
     pub filter: Option<String>,
     /// Bytes per read-ahead chunk (records longer than a chunk are stitched, up to 16 MiB).
     pub buffer_size: usize,
-    /// Memory-map regular files instead of reading them (default: true).
-    pub map: bool,
 }
 
 impl Default for FileOptions {
@@ -42,7 +40,6 @@ impl Default for FileOptions {
             keep_going: false,
             filter: None,
             buffer_size: INITIAL_BUFFER,
-            map: true,
         }
     }
 }
@@ -119,13 +116,7 @@ pub fn open_file(path: &str, opts: &FileOptions) -> Result<FileSource, CaptureEr
         .ok()
         .filter(|m| m.is_file())
         .map(|m| m.len());
-    match size {
-        // A regular file is mapped (no copy from the page cache); anything else is read.
-        Some(n) if n > 0 && opts.map => {
-            open_input(Input::mapped(file, opts.buffer_size), path, size, opts)
-        }
-        _ => open_reader(Box::new(file), path, size, opts),
-    }
+    open_reader(Box::new(file), path, size, opts)
 }
 
 /// Reads a capture from any reader; `name` is used in messages, `size` for progress.
@@ -135,20 +126,11 @@ pub fn open_reader(
     size: Option<u64>,
     opts: &FileOptions,
 ) -> Result<FileSource, CaptureError> {
-    open_input(Input::new(reader, opts.buffer_size), name, size, opts)
-}
-
-/// Detects the format of an input and makes the source.
-fn open_input(
-    mut input: Input,
-    name: &str,
-    size: Option<u64>,
-    opts: &FileOptions,
-) -> Result<FileSource, CaptureError> {
     let filter = match &opts.filter {
         Some(f) => BpfFilter::new(f)?,
         None => None,
     };
+    let mut input = Input::new(reader, opts.buffer_size);
     let complete = input.fill(4).map_err(|source| CaptureError::Io {
         path: name.to_string(),
         source,
@@ -347,9 +329,5 @@ impl FrameSource for FileSource {
 
     fn progress(&self) -> Option<(u64, u64)> {
         self.size.map(|s| (self.input.offset().min(s), s))
-    }
-
-    fn backing(&self) -> Option<&super::Backing> {
-        self.input.backing()
     }
 }

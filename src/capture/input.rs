@@ -12,8 +12,6 @@ use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread;
 
-use super::mapped::{Backing, MappedInput};
-
 /// Default data bytes per chunk read ahead.
 pub const INITIAL_BUFFER: usize = 256 << 10;
 
@@ -29,92 +27,8 @@ const CHUNKS: usize = 3;
 /// What the reader thread sends: a chunk and the bytes read into it (0: end of input).
 type Filled = io::Result<(Vec<u8>, usize)>;
 
-/// The input of a capture: mapped when it is a regular file, read ahead otherwise.
-pub(crate) enum Input {
-    /// Read with `read` calls on a reader thread (stdin, pipes, any reader).
-    Stream(StreamInput),
-    /// Memory-mapped (regular files).
-    Mapped(MappedInput),
-}
-
-impl Input {
-    /// Starts the reader thread over any reader; `chunk` is the number of data bytes per read.
-    pub(crate) fn new(reader: Box<dyn Read + Send>, chunk: usize) -> Input {
-        Input::Stream(StreamInput::new(reader, chunk))
-    }
-
-    /// Maps a regular file; one that cannot be mapped is read instead.
-    pub(crate) fn mapped(file: std::fs::File, chunk: usize) -> Input {
-        match MappedInput::new(&file) {
-            Ok(m) => Input::Mapped(m),
-            Err(_) => Input::new(Box::new(file), chunk),
-        }
-    }
-
-    /// The mapped window the current bytes come from, if they come from one.
-    pub(crate) fn backing(&self) -> Option<&Backing> {
-        match self {
-            Input::Stream(_) => None,
-            Input::Mapped(i) => i.current_window(),
-        }
-    }
-
-    /// File offset of the first unconsumed byte.
-    pub(crate) fn offset(&self) -> u64 {
-        match self {
-            Input::Stream(i) => i.offset(),
-            Input::Mapped(i) => i.offset(),
-        }
-    }
-
-    /// The unconsumed bytes currently buffered.
-    pub(crate) fn window(&self) -> &[u8] {
-        match self {
-            Input::Stream(i) => i.window(),
-            Input::Mapped(i) => i.window(),
-        }
-    }
-
-    /// Bytes `from..to` of the unconsumed window (empty when out of range).
-    pub(crate) fn slice(&self, from: usize, to: usize) -> &[u8] {
-        self.window().get(from..to).unwrap_or(&[])
-    }
-
-    /// Number of unconsumed bytes buffered.
-    pub(crate) fn available(&self) -> usize {
-        match self {
-            Input::Stream(i) => i.available(),
-            Input::Mapped(i) => i.available(),
-        }
-    }
-
-    /// Marks `n` bytes (at most what is buffered) as consumed.
-    pub(crate) fn consume(&mut self, n: usize) {
-        match self {
-            Input::Stream(i) => i.consume(n),
-            Input::Mapped(i) => i.consume(n),
-        }
-    }
-
-    /// Consumes a record of `len` bytes and returns its bytes `from..to`, still borrowed.
-    pub(crate) fn take(&mut self, len: usize, from: usize, to: usize) -> &[u8] {
-        match self {
-            Input::Stream(i) => i.take(len, from, to),
-            Input::Mapped(i) => i.take(len, from, to),
-        }
-    }
-
-    /// Makes at least `n` unconsumed bytes available; false when the input ends first.
-    pub(crate) fn fill(&mut self, n: usize) -> io::Result<bool> {
-        match self {
-            Input::Stream(i) => i.fill(n),
-            Input::Mapped(i) => i.fill(n),
-        }
-    }
-}
-
 /// A read-ahead input: `cur[start..end]` holds bytes read but not yet consumed.
-pub(crate) struct StreamInput {
+pub(crate) struct Input {
     cur: Vec<u8>,
     start: usize,
     end: usize,
@@ -126,9 +40,9 @@ pub(crate) struct StreamInput {
     recycle: Sender<Vec<u8>>,
 }
 
-impl StreamInput {
+impl Input {
     /// Starts the reader thread; `chunk` is the number of data bytes per read.
-    pub(crate) fn new(reader: Box<dyn Read + Send>, chunk: usize) -> StreamInput {
+    pub(crate) fn new(reader: Box<dyn Read + Send>, chunk: usize) -> Input {
         let chunk = chunk.clamp(16, MAX_RECORD);
         let headroom = chunk.min(MAX_HEADROOM);
         let (filled_tx, filled) = mpsc::sync_channel(CHUNKS);
@@ -140,7 +54,7 @@ impl StreamInput {
         let spawned = thread::Builder::new()
             .name("capture-reader".into())
             .spawn(move || read_ahead(reader, headroom + chunk, headroom, filled_tx, recycle_rx));
-        let mut input = StreamInput {
+        let mut input = Input {
             cur: Vec::new(),
             start: 0,
             end: 0,
@@ -167,6 +81,11 @@ impl StreamInput {
     /// The unconsumed bytes currently buffered.
     pub(crate) fn window(&self) -> &[u8] {
         self.cur.get(self.start..self.end).unwrap_or(&[])
+    }
+
+    /// Bytes `from..to` of the unconsumed window (empty when out of range).
+    pub(crate) fn slice(&self, from: usize, to: usize) -> &[u8] {
+        self.window().get(from..to).unwrap_or(&[])
     }
 
     /// Number of unconsumed bytes buffered.

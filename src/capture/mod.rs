@@ -209,11 +209,6 @@ pub trait FrameSource {
     fn progress(&self) -> Option<(u64, u64)> {
         None
     }
-    /// The mapped region the last frame's bytes came from, when the source maps its input:
-    /// holding it keeps those bytes valid after the next frame is read.
-    fn backing(&self) -> Option<&Backing> {
-        None
-    }
 }
 
 pub mod devices;
@@ -221,7 +216,6 @@ pub mod file;
 pub mod filter;
 mod input;
 pub mod live;
-mod mapped;
 mod pcap;
 mod pcapng;
 mod record;
@@ -232,8 +226,5 @@ pub use file::{open_file, open_reader, FileOptions, FileSource};
 pub use filter::BpfFilter;
 pub use input::{INITIAL_BUFFER, MAX_RECORD};
 pub use live::{open_live, LiveOptions, LiveSource};
-#[cfg(test)]
-pub(crate) use mapped::test_backing;
-pub use mapped::Backing;
 pub use pcapng::MAX_INTERFACES;
 pub use writer::{create_file as create_pcapng_file, PcapngWriter};

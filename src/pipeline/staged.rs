@@ -1,14 +1,11 @@
 //! The `--threads` split for sinks that ignore individual events (the summary): frames are
 //! read, decoded and reassembled on a worker thread, while the MQTT sessions, the totals and
 //! the sink run on the calling thread. Stream events cross in capture order in bounded
-//! batches, so the sessions see exactly what they would on one thread and the output is byte
-//! for byte the same. Bytes that lie in a mapped window of the capture file (in-order data of
-//! a memory-mapped file: nearly all of it) cross without a copy, the batch holding the window;
-//! the others (reassembled out-of-order data, defragmented packets, read-ahead input) are
-//! copied into the batch.
+//! batches, their bytes copied into the batch, so the sessions see exactly what they would
+//! on one thread and the output is byte for byte the same.
 
 use super::{read_all, Lower, Output, RunOptions};
-use crate::capture::{Backing, CaptureError, FrameSource, Ts};
+use crate::capture::{CaptureError, FrameSource, Ts};
 use crate::session::Sessions;
 use crate::tcp::{ConnId, Dir, StreamEvent};
 use std::cell::RefCell;
@@ -17,26 +14,23 @@ use std::sync::mpsc;
 
 /// Stream events per batch.
 const BATCH_EVENTS: usize = 1024;
-/// Stream bytes (copied or referenced) after which a batch is handed over (a single event
-/// may exceed it).
+/// Copied stream bytes after which a batch is handed over (a single event may exceed it).
 const BATCH_BYTES: usize = 256 << 10;
 /// Batches queued between the two threads: bounds the memory between them.
 const BATCHES_IN_FLIGHT: usize = 8;
 
-/// A stream event whose bytes, if any, live in its batch or in a window the batch holds.
+/// A stream event whose bytes, if any, live in its batch.
 #[derive(Clone, Copy, Debug)]
 enum Staged {
     /// Any event but data: it borrows nothing.
     Other(StreamEvent<'static>),
-    /// Data whose bytes are `start..end` of window `window` of the batch, or of the batch's
-    /// own bytes when `window` is None.
+    /// Data whose bytes are `bytes[start..end]` of the batch.
     Data {
         conn: ConnId,
         dir: Dir,
         ts: Ts,
         frame_no: u64,
         offset: u64,
-        window: Option<u32>,
         start: usize,
         end: usize,
     },
@@ -47,16 +41,11 @@ enum Staged {
 struct StreamBatch {
     events: Vec<Staged>,
     bytes: Vec<u8>,
-    /// Mapped windows the events' bytes lie in, kept alive until the batch is replayed.
-    windows: Vec<Backing>,
-    /// Bytes of the events that lie in `windows`.
-    referenced: usize,
 }
 
 impl StreamBatch {
-    /// Appends one stream event: its bytes by reference when they lie in `mapped`, else
-    /// copied.
-    fn push(&mut self, se: StreamEvent<'_>, mapped: Option<&Backing>) {
+    /// Appends one stream event, copying its bytes.
+    fn push(&mut self, se: StreamEvent<'_>) {
         let staged = match se {
             StreamEvent::Data {
                 conn,
@@ -66,30 +55,16 @@ impl StreamBatch {
                 offset,
                 bytes,
             } => {
-                let found = mapped.and_then(|m| Some((m, m.locate(bytes)?)));
-                let (window, start, end) = match found {
-                    Some((m, (start, end))) => {
-                        if !self.windows.last().is_some_and(|w| w.same(m)) {
-                            self.windows.push(m.clone());
-                        }
-                        self.referenced += end - start;
-                        (Some(self.windows.len() as u32 - 1), start, end)
-                    }
-                    None => {
-                        let start = self.bytes.len();
-                        self.bytes.extend_from_slice(bytes);
-                        (None, start, self.bytes.len())
-                    }
-                };
+                let start = self.bytes.len();
+                self.bytes.extend_from_slice(bytes);
                 Staged::Data {
                     conn,
                     dir,
                     ts,
                     frame_no,
                     offset,
-                    window,
                     start,
-                    end,
+                    end: self.bytes.len(),
                 }
             }
             StreamEvent::Open(info) => Staged::Other(StreamEvent::Open(info)),
@@ -140,8 +115,7 @@ impl StreamBatch {
 
     /// True when the batch should be handed over.
     fn full(&self) -> bool {
-        // Referenced bytes count too: the windows they keep mapped are memory.
-        self.events.len() >= BATCH_EVENTS || self.bytes.len() + self.referenced >= BATCH_BYTES
+        self.events.len() >= BATCH_EVENTS || self.bytes.len() >= BATCH_BYTES
     }
 
     /// Hands every event, in order, to `f`.
@@ -155,23 +129,16 @@ impl StreamBatch {
                     ts,
                     frame_no,
                     offset,
-                    window,
                     start,
                     end,
-                } => {
-                    let from = match window {
-                        Some(i) => self.windows.get(i as usize).map_or(&[][..], Backing::bytes),
-                        None => &self.bytes,
-                    };
-                    f(StreamEvent::Data {
-                        conn,
-                        dir,
-                        ts,
-                        frame_no,
-                        offset,
-                        bytes: from.get(start..end).unwrap_or(&[]),
-                    })
-                }
+                } => f(StreamEvent::Data {
+                    conn,
+                    dir,
+                    ts,
+                    frame_no,
+                    offset,
+                    bytes: self.bytes.get(start..end).unwrap_or(&[]),
+                }),
             }
         }
     }
@@ -179,8 +146,6 @@ impl StreamBatch {
     fn clear(&mut self) {
         self.events.clear();
         self.bytes.clear();
-        self.windows.clear();
-        self.referenced = 0;
     }
 }
 
@@ -205,9 +170,6 @@ pub(super) fn run_staged(
             .name("reassembly".into())
             .spawn_scoped(scope, move || {
                 let batch = RefCell::new(StreamBatch::default());
-                // The window the current frame's bytes come from (known after the previous
-                // frame: it changes once per window, and a frame from a new window is copied).
-                let mapped: RefCell<Option<Backing>> = RefCell::new(None);
                 let hand_over = || {
                     let mut b = batch.borrow_mut();
                     if b.events.is_empty() {
@@ -222,7 +184,7 @@ pub(super) fn run_staged(
                 let push = |se: StreamEvent<'_>| {
                     let full = {
                         let mut b = batch.borrow_mut();
-                        b.push(se, mapped.borrow().as_ref());
+                        b.push(se);
                         b.full()
                     };
                     if full {
@@ -233,19 +195,7 @@ pub(super) fn run_staged(
                 let errors = read_all(
                     source,
                     opts,
-                    &mut |src| {
-                        let now = src.backing();
-                        let mut m = mapped.borrow_mut();
-                        let same = match (m.as_ref(), now) {
-                            (Some(a), Some(b)) => a.same(b),
-                            (None, None) => true,
-                            _ => false,
-                        };
-                        if !same {
-                            *m = now.cloned();
-                        }
-                        stop_w.load(Ordering::Relaxed)
-                    },
+                    &mut |_| stop_w.load(Ordering::Relaxed),
                     &mut |frame| lower.borrow_mut().frame(frame, &mut |se| push(se)),
                     &mut || lower.borrow_mut().finish(&mut |se| push(se)),
                 );
@@ -282,36 +232,23 @@ mod tests {
             offset: 100,
             bytes,
         };
-        // Bytes inside a mapped window cross by reference; others are copied.
-        let window = crate::capture::test_backing(&[10, 11, 12, 13, 14, 15]);
-        let inside = window.bytes().get(2..5).unwrap();
-        b.push(data(&[1, 2, 3]), Some(&window));
-        b.push(
-            StreamEvent::Gap {
-                conn: ConnId(3),
-                dir: Dir::ToServer,
-                ts: Ts(8),
-                frame_no: 10,
-                offset: 5,
-                len: 6,
-                reason: GapReason::Timeout,
-            },
-            None,
-        );
-        b.push(data(inside), Some(&window));
-        b.push(data(&[4, 5]), None);
-        b.push(data(window.bytes().get(5..6).unwrap()), Some(&window));
-        b.push(
-            StreamEvent::Close {
-                conn: ConnId(3),
-                ts: Ts(9),
-                frame_no: 11,
-                reason: CloseReason::Fin,
-            },
-            None,
-        );
-        assert_eq!(b.bytes, [1, 2, 3, 4, 5]);
-        assert_eq!(b.windows.len(), 1);
+        b.push(data(&[1, 2, 3]));
+        b.push(StreamEvent::Gap {
+            conn: ConnId(3),
+            dir: Dir::ToServer,
+            ts: Ts(8),
+            frame_no: 10,
+            offset: 5,
+            len: 6,
+            reason: GapReason::Timeout,
+        });
+        b.push(data(&[4, 5]));
+        b.push(StreamEvent::Close {
+            conn: ConnId(3),
+            ts: Ts(9),
+            frame_no: 11,
+            reason: CloseReason::Fin,
+        });
         let mut seen = Vec::new();
         b.replay(&mut |se| {
             seen.push(match se {
@@ -323,17 +260,10 @@ mod tests {
         });
         assert_eq!(
             seen,
-            [
-                "data 100 [1, 2, 3]",
-                "gap 6",
-                "data 100 [12, 13, 14]",
-                "data 100 [4, 5]",
-                "data 100 [15]",
-                "close 11"
-            ]
+            ["data 100 [1, 2, 3]", "gap 6", "data 100 [4, 5]", "close 11"]
         );
         assert!(!b.full());
         b.clear();
-        assert!(b.events.is_empty() && b.bytes.is_empty() && b.windows.is_empty());
+        assert!(b.events.is_empty() && b.bytes.is_empty());
     }
 }
