@@ -4,8 +4,9 @@
 //! batches, their bytes copied into the batch, so the sessions see exactly what they would
 //! on one thread and the output is byte for byte the same.
 
-use super::{read_all, Lower, Output, RunOptions};
+use super::{read_all, Lower, RunOptions};
 use crate::capture::{CaptureError, FrameSource, Ts};
+use crate::event::Event;
 use crate::session::Sessions;
 use crate::tcp::{ConnId, Dir, StreamEvent};
 use std::cell::RefCell;
@@ -158,7 +159,8 @@ pub(super) fn run_staged(
     source: &mut (dyn FrameSource + Send),
     lower: &mut Lower,
     sessions: &mut Sessions,
-    out: &mut Output<'_, '_>,
+    emit: &mut dyn FnMut(Event),
+    stopped: &dyn Fn() -> bool,
     opts: &mut RunOptions<'_>,
 ) -> std::io::Result<Vec<CaptureError>> {
     let stop = AtomicBool::new(false);
@@ -203,8 +205,8 @@ pub(super) fn run_staged(
                 errors
             })?;
         for batch in full_rx.iter() {
-            batch.replay(&mut |se| sessions.on_stream(se, &mut |ev| out.event(ev)));
-            if out.stop {
+            batch.replay(&mut |se| sessions.on_stream(se, &mut *emit));
+            if stopped() {
                 stop.store(true, Ordering::Relaxed);
             }
             let _ = empty_tx.send(batch);
