@@ -258,6 +258,22 @@ fn framer_tails(c: &Ctx) {
     budget_matters(c, "framer-tails.pcap", "memory budget: MQTT framers");
 }
 
+/// The same tails as PUBLISH packets: the summary shows no payload, so the framers keep only
+/// each packet's head, and memory stays low without any budget.
+fn publish_tails(c: &Ctx) {
+    let r = c.summary("publish-tails.pcap", Some(1024), 23);
+    assert!(!r.stdout.contains("memory budget"), "{}", r.stdout);
+    println!(
+        "    publish-tails.pcap (budget 1024 MiB): peak RSS {}",
+        mib(r.peak_rss)
+    );
+    assert!(
+        r.peak_rss < 16 * MIB + c.baseline,
+        "PUBLISH payloads are held ({})",
+        mib(r.peak_rss)
+    );
+}
+
 fn many_client_ids(c: &Ctx) {
     let r = c.summary_any("many-client-ids.pcap", None);
     let other = r
@@ -337,7 +353,7 @@ fn main() {
         baseline: base.peak_rss,
     };
     println!("hostile: program baseline peak RSS {}", mib(ctx.baseline));
-    let checks: [Check; 11] = [
+    let checks: [Check; 12] = [
         ("publish_claiming_256_mb", huge_publish),
         ("stream_of_one_byte_segments", one_byte_segments),
         ("half_open_connections_100k", half_open),
@@ -346,6 +362,7 @@ fn main() {
         ("ten_thousand_holes_in_one_stream", holes),
         ("out_of_order_bytes_over_the_budget", out_of_order_flood),
         ("framer_tails_over_the_budget", framer_tails),
+        ("publish_payloads_are_passed_over", publish_tails),
         ("connections_with_distinct_long_client_ids", many_client_ids),
         ("pcapng_with_an_absurd_block_length", absurd_block),
         ("pcap_whose_last_record_is_cut", cut_last_record),

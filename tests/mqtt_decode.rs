@@ -657,6 +657,7 @@ fn raw(bytes: &[u8]) -> RawPacket<'_> {
         header: h,
         bytes,
         body: &bytes[usize::from(h.header_len)..],
+        elided: 0,
     }
 }
 

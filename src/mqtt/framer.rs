@@ -18,8 +18,11 @@ pub struct RawPacket<'a> {
     pub header: FixedHeader,
     /// The whole packet, fixed header included.
     pub bytes: &'a [u8],
-    /// Exactly `remaining_len` bytes after the fixed header.
+    /// The `remaining_len` bytes after the fixed header, less the `elided` ones.
     pub body: &'a [u8],
+    /// Bytes of a PUBLISH payload passed over instead of kept (see
+    /// [`Framer::set_elide_payloads`]): `bytes` and `body` then end early.
+    pub elided: u64,
 }
 
 /// Why bytes of the stream were not handed out as packets.
@@ -147,6 +150,41 @@ enum Mode {
 /// Buffer capacity a framer keeps between packets; a larger one is freed once it empties.
 const KEEP_CAPACITY: usize = 16 << 10;
 
+/// PUBLISH packets at least this long may have their payload passed over when it spans
+/// several feeds (see [`Framer::set_elide_payloads`]).
+const ELIDE_MIN: usize = 2048;
+
+/// Bytes of a PUBLISH kept at least when its payload is passed over (the raw bytes the
+/// outputs show are shorter).
+const ELIDE_KEEP: usize = 256;
+
+/// Bytes of a PUBLISH up to the end of its variable header under `version` (5.0 §3.3.2,
+/// 3.1.1 §3.3.2), or None while the bytes read by `at` do not tell yet.
+fn publish_head(
+    h: &FixedHeader,
+    version: Version,
+    at: impl Fn(usize) -> Option<u8>,
+) -> Option<usize> {
+    let mut n = usize::from(h.header_len);
+    let topic = usize::from(u16::from_be_bytes([at(n)?, at(n + 1)?]));
+    n += 2 + topic;
+    if (h.flags >> 1) & 0x03 != 0 {
+        n += 2; // packet identifier
+    }
+    if version.is_v5() {
+        let mut len = 0usize;
+        for i in 0..4 {
+            let b = at(n + i)?;
+            len |= usize::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Some(n + i + 1 + len);
+            }
+        }
+        return Some(usize::MAX); // a bad varint: keep everything, the decoder reports it
+    }
+    Some(n)
+}
+
 /// Frames one direction of a connection; memory is bounded by `max_packet`.
 #[derive(Clone, Debug)]
 pub struct Framer {
@@ -173,6 +211,10 @@ pub struct Framer {
     /// A gap that came while resync candidates were held: the held bytes are settled as the
     /// end of a stretch (at the next `feed` or `finish`) before the gap is applied.
     gap_after_held: u64,
+    /// Pass over the payload of long PUBLISH packets split across feeds.
+    elide: bool,
+    /// Bytes of the incomplete packet passed over after the `buf` ones.
+    elided: u64,
 }
 
 /// Byte `i` of `a` followed by `b`.
@@ -201,7 +243,22 @@ impl Framer {
             mid_stream: false,
             scratch: Vec::new(),
             gap_after_held: 0,
+            elide: false,
+            elided: 0,
         }
+    }
+
+    /// With `true`, a PUBLISH of at least 2 KiB whose bytes span several feeds is handed out
+    /// with its header, variable header and first payload bytes only (at least 256 bytes in
+    /// all), the rest of its payload counted in [`RawPacket::elided`] instead of copied: for
+    /// outputs that only show a payload's length. Only once the version is known.
+    pub fn set_elide_payloads(&mut self, elide: bool) {
+        self.elide = elide;
+    }
+
+    /// Stream offset of the first byte of the packet being assembled (or of held bytes).
+    fn held_start(&self) -> u64 {
+        self.pos - self.buf.len() as u64 - self.elided
     }
 
     fn skip_or_sync(remaining: u64) -> Mode {
@@ -262,7 +319,7 @@ impl Framer {
     /// Stream offset of the first byte still held (an incomplete packet or resync candidates);
     /// equals [`Framer::offset`] when nothing is held.
     pub fn held_from(&self) -> u64 {
-        self.pos - self.buf.len() as u64
+        self.held_start()
     }
 
     /// Starts searching for a plausible header (e.g. a connection picked up mid-stream).
@@ -275,7 +332,7 @@ impl Framer {
 
     /// What is buffered or awaited.
     pub fn pending(&self) -> Pending {
-        let start = self.pos - self.buf.len() as u64;
+        let start = self.held_start();
         match self.mode {
             Mode::Skip { remaining } => Pending::Skipping { remaining },
             Mode::Resync { since } => Pending::Resync {
@@ -287,7 +344,9 @@ impl Framer {
                 HeaderParse::Complete(h) => Pending::Packet {
                     offset: start,
                     buffered: self.buf.len(),
-                    need: h.total_len().saturating_sub(self.buf.len() as u64),
+                    need: h
+                        .total_len()
+                        .saturating_sub(self.buf.len() as u64 + self.elided),
                 },
                 _ => Pending::Header {
                     offset: start,
@@ -343,7 +402,7 @@ impl Framer {
             self.gap_after_held += len;
             return;
         }
-        let start = self.pos - self.buf.len() as u64;
+        let start = self.held_start();
         match self.mode {
             Mode::Skip { remaining } if len <= remaining => {
                 self.pos += len;
@@ -365,6 +424,7 @@ impl Framer {
                 self.defer(start, total, SkipReason::CutByGap);
                 let end = start + total;
                 self.buf.clear();
+                self.elided = 0;
                 if self.pos + len <= end {
                     self.pos += len;
                     self.mode = Self::skip_or_sync(end - self.pos);
@@ -389,11 +449,11 @@ impl Framer {
             self.feed(&held, out);
             self.ending = false;
         }
-        let start = self.pos - self.buf.len() as u64;
+        let start = self.held_start();
         match self.mode {
             Mode::Sync if !self.buf.is_empty() => out(FrameEvent::Skipped {
                 offset: start,
-                len: self.buf.len() as u64,
+                len: self.buf.len() as u64 + self.elided,
                 reason: SkipReason::EndOfStream,
             }),
             Mode::Resync { since } if self.pos > since => out(FrameEvent::Skipped {
@@ -404,6 +464,7 @@ impl Framer {
             _ => {}
         }
         self.buf.clear();
+        self.elided = 0;
         self.mode = Mode::Sync;
     }
 
@@ -453,15 +514,13 @@ impl Framer {
                             header: h,
                             bytes,
                             body,
+                            elided: 0,
                         }));
                         self.pos += total as u64;
                         rest
                     }
-                    _ => {
-                        // The packet continues in later segments: room for all of it at once.
-                        self.buf.reserve_exact(total);
-                        self.stash(input)
-                    }
+                    // The packet continues in later segments.
+                    _ => self.sync_buffered(input, out),
                 }
             }
             HeaderParse::Incomplete(_) => self.stash(input),
@@ -500,11 +559,11 @@ impl Framer {
         input: &'i [u8],
         out: &mut impl FnMut(FrameEvent<'_>),
     ) -> &'i [u8] {
-        let start = self.pos - self.buf.len() as u64;
+        let start = self.held_start();
         match parse_header(|i| at2(&self.buf, input, i)) {
             HeaderParse::Complete(h) => {
                 let total = h.total_len();
-                let held = self.buf.len() as u64;
+                let held = self.buf.len() as u64 + self.elided;
                 if total > self.max_packet as u64 {
                     self.oversize(&h, start, out);
                     if held >= total {
@@ -515,17 +574,55 @@ impl Framer {
                         };
                         self.buf.clear();
                     }
+                    self.elided = 0;
                     return input;
                 }
                 let total = total as usize;
+                // A long PUBLISH whose payload may be passed over: keep its head only.
+                let keep = match self.version {
+                    // Passing over already: the head is what is held.
+                    _ if self.elided > 0 => Some(self.buf.len()),
+                    Some(v)
+                        if self.elide && h.ptype == PacketType::PUBLISH && total >= ELIDE_MIN =>
+                    {
+                        publish_head(&h, v, |i| at2(&self.buf, input, i))
+                            .map(|n| n.max(ELIDE_KEEP))
+                            .filter(|&n| n < total && self.buf.len() <= n)
+                    }
+                    _ => None,
+                };
+                let keep_to = keep.unwrap_or(total);
                 let mut rest = input;
-                if self.buf.len() < total {
-                    self.buf.reserve_exact(total - self.buf.len());
-                    let take = (total - self.buf.len()).min(input.len());
+                if self.buf.len() < keep_to {
+                    self.buf.reserve_exact(keep_to - self.buf.len());
+                    let take = (keep_to - self.buf.len()).min(input.len());
                     let (head, tail) = input.split_at(take);
                     self.buf.extend_from_slice(head);
                     self.pos += take as u64;
                     rest = tail;
+                }
+                if let Some(k) = keep.filter(|&k| self.buf.len() == k) {
+                    // Pass over the payload's rest; hand the head out once the packet ends.
+                    let left = total as u64 - k as u64 - self.elided;
+                    let n = left.min(rest.len() as u64);
+                    self.elided += n;
+                    self.pos += n;
+                    rest = rest.get(n as usize..).unwrap_or(&[]);
+                    if n == left {
+                        let bytes = self.buf.get(..k).unwrap_or(&[]);
+                        let body = bytes.get(usize::from(h.header_len)..).unwrap_or(&[]);
+                        self.framed |= 1 << (h.ptype.0 & 0x0f);
+                        out(FrameEvent::Packet(RawPacket {
+                            offset: start,
+                            header: h,
+                            bytes,
+                            body,
+                            elided: self.elided,
+                        }));
+                        self.buf.clear();
+                        self.elided = 0;
+                    }
+                    return rest;
                 }
                 // After a resync the buffer may hold more than one packet.
                 if let Some(bytes) = self.buf.get(..total) {
@@ -536,6 +633,7 @@ impl Framer {
                         header: h,
                         bytes,
                         body,
+                        elided: 0,
                     }));
                     self.buf.drain(..total);
                     if self.buf.is_empty() && self.buf.capacity() > KEEP_CAPACITY {

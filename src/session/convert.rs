@@ -119,7 +119,7 @@ fn may_hold_secrets(ptype: PacketType) -> bool {
 fn base_into(info: &mut PacketInfo, raw: &RawPacket<'_>, opts: &ConvertOptions) {
     info.ptype = raw.header.ptype;
     info.flags = raw.header.flags;
-    info.size = raw.bytes.len() as u32;
+    info.size = (raw.bytes.len() as u64 + raw.elided) as u32;
     info.offset = raw.offset;
     if opts.raw > 0 {
         info.raw = raw.bytes[..raw.bytes.len().min(opts.raw)].to_vec();
@@ -193,7 +193,7 @@ pub fn packet_info_into(
             info.retain = p.retain;
             info.topic = Some(p.topic.to_string());
             info.topic_alias = p.properties.topic_alias();
-            info.payload_len = Some(p.payload.len() as u32);
+            info.payload_len = Some((p.payload.len() as u64 + raw.elided) as u32);
             if opts.preview > 0 {
                 let pv = preview(
                     p.payload,

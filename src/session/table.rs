@@ -129,7 +129,7 @@ impl Origins {
 /// Stream offset just past the last byte an event covers.
 fn event_end(fe: &FrameEvent<'_>) -> u64 {
     match fe {
-        FrameEvent::Packet(raw) => raw.offset + raw.bytes.len() as u64,
+        FrameEvent::Packet(raw) => raw.offset + raw.bytes.len() as u64 + raw.elided,
         FrameEvent::Oversize { offset, .. } => *offset + 1,
         FrameEvent::Skipped { offset, len, .. } => *offset + *len,
         FrameEvent::Malformed { offset, .. } => *offset + 1,
@@ -290,10 +290,7 @@ impl Sessions {
                     clean_start: None,
                     swapped: false,
                     label,
-                    framers: [
-                        Framer::new(self.cfg.max_packet),
-                        Framer::new(self.cfg.max_packet),
-                    ],
+                    framers: [new_framer(&self.cfg), new_framer(&self.cfg)],
                     origins: Default::default(),
                     state,
                 };
@@ -579,6 +576,13 @@ impl Conn {
         });
         origins.trim(framer.held_from());
     }
+}
+
+/// A framer for one direction: payloads that no output shows (no preview) are passed over.
+fn new_framer(cfg: &SessionConfig) -> Framer {
+    let mut f = Framer::new(cfg.max_packet);
+    f.set_elide_payloads(cfg.convert.preview == 0);
+    f
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -362,16 +362,17 @@ pub fn out_of_order_flood(conns: u32, bytes: usize) -> Vec<u8> {
     p.bytes
 }
 
-/// `conns` connections each sending the first `sent` bytes of a PUBLISH of `claimed` bytes
-/// (under the packet cap, so the framer buffers it), then the normal session.
-pub fn framer_tails(conns: u32, claimed: u32, sent: usize) -> Vec<u8> {
+/// `conns` connections each sending the first `sent` bytes of a packet of `claimed` bytes
+/// with first header byte `first_byte` (under the packet cap, so the framer buffers it, or
+/// for a PUBLISH its head only), then the normal session.
+pub fn framer_tails(conns: u32, first_byte: u8, claimed: u32, sent: usize) -> Vec<u8> {
     let mut p = Pcap::new();
     for i in 0..conns {
         let mut c = Conn::new(([10, 3, (i >> 8) as u8, i as u8], 30_000));
         c.handshake(&mut p);
         c.c2s(&mut p, &connect(&format!("tail{i}")), 1460);
         c.s2c(&mut p, &connack());
-        let mut head = vec![0x30];
+        let mut head = vec![first_byte];
         varint(claimed, &mut head);
         string("tail", &mut head);
         head.resize(sent, 0x44);
@@ -491,9 +492,15 @@ pub fn all() -> Vec<(String, Vec<u8>)> {
             "out-of-order-flood.pcap".into(),
             out_of_order_flood(300, 120_000),
         ),
+        // SUBSCRIBE packets have to be held whole to be decoded...
         (
             "framer-tails.pcap".into(),
-            framer_tails(300, 200_000, 100_000),
+            framer_tails(300, 0x82, 200_000, 100_000),
+        ),
+        // ... a PUBLISH payload is passed over when no output shows it.
+        (
+            "publish-tails.pcap".into(),
+            framer_tails(300, 0x30, 200_000, 100_000),
         ),
         ("many-client-ids.pcap".into(), many_client_ids(12_000, 2000)),
         ("absurd-block.pcapng".into(), pcapng_absurd_block().0),

@@ -85,6 +85,7 @@ impl Conn {
             header,
             bytes,
             body: &bytes[usize::from(header.header_len)..],
+            elided: 0,
         };
         let v = Version(self.level);
         let pkt = decode(&raw, v).expect("test packets decode");

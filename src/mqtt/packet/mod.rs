@@ -128,7 +128,14 @@ impl<'a> Packet<'a> {
 }
 
 /// Decodes a framed packet for a connection at `version` (CONNECT decodes by its own level).
+/// A PUBLISH whose payload was passed over by the framer decodes as the bytes kept (its
+/// payload then ends early; `RawPacket::elided` tells the rest).
 pub fn decode<'a>(raw: &RawPacket<'a>, version: Version) -> Result<Packet<'a>, DecodeError> {
+    if raw.elided > 0 {
+        let mut kept = raw.header;
+        kept.remaining_len = raw.body.len() as u32;
+        return decode_parts(&kept, raw.body, version);
+    }
     decode_parts(&raw.header, raw.body, version)
 }
 
