@@ -255,6 +255,25 @@ pub fn normal_session(p: &mut Pcap, client: ([u8; 4], u16), mss: usize) {
     c.close(p);
 }
 
+/// One well-behaved connection publishing 1 000-byte messages until the capture holds
+/// `bytes`: the program's own footprint (code, libraries, every read-ahead buffer in use)
+/// with nothing hostile in it.
+pub fn baseline(bytes: usize) -> Vec<u8> {
+    let mut p = Pcap::new();
+    let mut c = Conn::new(([192, 0, 2, 20], 40_020));
+    c.handshake(&mut p);
+    c.c2s(&mut p, &connect(CLIENT_ID), 1460);
+    c.s2c(&mut p, &connack());
+    let one = publish(TOPIC, &[0x61; 1000]);
+    let mut data = Vec::new();
+    while data.len() < bytes {
+        data.extend_from_slice(&one);
+    }
+    c.c2s(&mut p, &data, 1460);
+    c.close(&mut p);
+    p.bytes
+}
+
 /// A PUBLISH whose fixed header claims 256 MB (the largest remaining length), then 4 MiB of
 /// its body; the normal session runs on another connection before and after.
 pub fn huge_publish() -> Vec<u8> {
@@ -503,6 +522,7 @@ pub fn all() -> Vec<(String, Vec<u8>)> {
             framer_tails(300, 0x30, 200_000, 100_000),
         ),
         ("many-client-ids.pcap".into(), many_client_ids(12_000, 2000)),
+        ("baseline.pcap".into(), baseline(8 << 20)),
         ("absurd-block.pcapng".into(), pcapng_absurd_block().0),
         ("cut-last-record.pcap".into(), pcap_cut_last_record().0),
     ]
