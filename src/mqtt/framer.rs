@@ -553,6 +553,30 @@ impl Framer {
         });
     }
 
+    /// Hands out the first `len` held bytes as the packet at `start` (with the `elided` bytes
+    /// passed over after them); false when fewer are held.
+    fn hand_out(
+        &mut self,
+        h: FixedHeader,
+        start: u64,
+        len: usize,
+        out: &mut impl FnMut(FrameEvent<'_>),
+    ) -> bool {
+        let Some(bytes) = self.buf.get(..len) else {
+            return false;
+        };
+        let body = bytes.get(usize::from(h.header_len)..).unwrap_or(&[]);
+        self.framed |= 1 << (h.ptype.0 & 0x0f);
+        out(FrameEvent::Packet(RawPacket {
+            offset: start,
+            header: h,
+            bytes,
+            body,
+            elided: self.elided,
+        }));
+        true
+    }
+
     /// Sync mode with an incomplete packet buffered: completes it from `input`.
     fn sync_buffered<'i>(
         &mut self,
@@ -609,32 +633,14 @@ impl Framer {
                     self.pos += n;
                     rest = rest.get(n as usize..).unwrap_or(&[]);
                     if n == left {
-                        let bytes = self.buf.get(..k).unwrap_or(&[]);
-                        let body = bytes.get(usize::from(h.header_len)..).unwrap_or(&[]);
-                        self.framed |= 1 << (h.ptype.0 & 0x0f);
-                        out(FrameEvent::Packet(RawPacket {
-                            offset: start,
-                            header: h,
-                            bytes,
-                            body,
-                            elided: self.elided,
-                        }));
+                        self.hand_out(h, start, k, out);
                         self.buf.clear();
                         self.elided = 0;
                     }
                     return rest;
                 }
                 // After a resync the buffer may hold more than one packet.
-                if let Some(bytes) = self.buf.get(..total) {
-                    let body = bytes.get(usize::from(h.header_len)..).unwrap_or(&[]);
-                    self.framed |= 1 << (h.ptype.0 & 0x0f);
-                    out(FrameEvent::Packet(RawPacket {
-                        offset: start,
-                        header: h,
-                        bytes,
-                        body,
-                        elided: 0,
-                    }));
+                if self.hand_out(h, start, total, out) {
                     self.buf.drain(..total);
                     if self.buf.is_empty() && self.buf.capacity() > KEEP_CAPACITY {
                         // A large packet's room is given back: memory follows what is held.
