@@ -256,11 +256,6 @@ impl Framer {
         self.elide = elide;
     }
 
-    /// Stream offset of the first byte of the packet being assembled (or of held bytes).
-    fn held_start(&self) -> u64 {
-        self.pos - self.buf.len() as u64 - self.elided
-    }
-
     fn skip_or_sync(remaining: u64) -> Mode {
         if remaining == 0 {
             Mode::Sync
@@ -319,7 +314,7 @@ impl Framer {
     /// Stream offset of the first byte still held (an incomplete packet or resync candidates);
     /// equals [`Framer::offset`] when nothing is held.
     pub fn held_from(&self) -> u64 {
-        self.held_start()
+        self.pos - self.buf.len() as u64 - self.elided
     }
 
     /// Starts searching for a plausible header (e.g. a connection picked up mid-stream).
@@ -332,7 +327,7 @@ impl Framer {
 
     /// What is buffered or awaited.
     pub fn pending(&self) -> Pending {
-        let start = self.held_start();
+        let start = self.held_from();
         match self.mode {
             Mode::Skip { remaining } => Pending::Skipping { remaining },
             Mode::Resync { since } => Pending::Resync {
@@ -402,7 +397,7 @@ impl Framer {
             self.gap_after_held += len;
             return;
         }
-        let start = self.held_start();
+        let start = self.held_from();
         match self.mode {
             Mode::Skip { remaining } if len <= remaining => {
                 self.pos += len;
@@ -449,7 +444,7 @@ impl Framer {
             self.feed(&held, out);
             self.ending = false;
         }
-        let start = self.held_start();
+        let start = self.held_from();
         match self.mode {
             Mode::Sync if !self.buf.is_empty() => out(FrameEvent::Skipped {
                 offset: start,
@@ -583,7 +578,7 @@ impl Framer {
         input: &'i [u8],
         out: &mut impl FnMut(FrameEvent<'_>),
     ) -> &'i [u8] {
-        let start = self.held_start();
+        let start = self.held_from();
         match parse_header(|i| at2(&self.buf, input, i)) {
             HeaderParse::Complete(h) => {
                 let total = h.total_len();

@@ -1,8 +1,9 @@
-//! The `--threads` split for sinks that ignore individual events (the summary): frames are
-//! read, decoded and reassembled on a worker thread, while the MQTT sessions, the totals and
-//! the sink run on the calling thread. Stream events cross in capture order in bounded
-//! batches, their bytes copied into the batch, so the sessions see exactly what they would
-//! on one thread and the output is byte for byte the same.
+//! The `--threads` split at TCP reassembly: frames are read, decoded and reassembled on a
+//! worker thread, while the MQTT sessions run on the calling thread and hand their events on
+//! (to the totals and the summary on the same thread, or to an output thread for the
+//! per-event formats). Stream events cross in capture order in bounded batches, their bytes
+//! copied into the batch, so the sessions see exactly what they would on one thread and the
+//! output is byte for byte the same.
 
 use super::{read_all, Lower, RunOptions};
 use crate::capture::{CaptureError, FrameSource, Ts};
@@ -151,10 +152,11 @@ impl StreamBatch {
 }
 
 /// Runs `source` through `lower` on a worker thread and the stream events through `sessions`
-/// into `out` on this thread. Err when no thread could be started (nothing was read then).
-/// Batches are handed over only when full (and at the end), live capture included: the sink
-/// ignores single events, so handing each frame over at once would show nothing earlier and
-/// cost a channel send (often a thread wake-up) per frame on the capture thread.
+/// on this thread, each event to `emit`; reading stops once `stopped` says so. Err when no
+/// thread could be started (nothing was read then). Batches are handed over only when full
+/// (and at the end), live capture included: handing each frame over at once would cost a
+/// channel send (often a thread wake-up) per frame on the reading thread; the callers that
+/// must show events as frames arrive (live capture with per-event formats) do not use it.
 pub(super) fn run_staged(
     source: &mut (dyn FrameSource + Send),
     lower: &mut Lower,

@@ -119,7 +119,7 @@ fn may_hold_secrets(ptype: PacketType) -> bool {
 fn base_into(info: &mut PacketInfo, raw: &RawPacket<'_>, opts: &ConvertOptions) {
     info.ptype = raw.header.ptype;
     info.flags = raw.header.flags;
-    info.size = (raw.bytes.len() as u64 + raw.elided) as u32;
+    info.size = raw.header.total_len() as u32;
     info.offset = raw.offset;
     if opts.raw > 0 {
         info.raw = raw.bytes[..raw.bytes.len().min(opts.raw)].to_vec();

@@ -129,7 +129,7 @@ impl Origins {
 /// Stream offset just past the last byte an event covers.
 fn event_end(fe: &FrameEvent<'_>) -> u64 {
     match fe {
-        FrameEvent::Packet(raw) => raw.offset + raw.bytes.len() as u64 + raw.elided,
+        FrameEvent::Packet(raw) => raw.offset + raw.header.total_len(),
         FrameEvent::Oversize { offset, .. } => *offset + 1,
         FrameEvent::Skipped { offset, len, .. } => *offset + *len,
         FrameEvent::Malformed { offset, .. } => *offset + 1,
