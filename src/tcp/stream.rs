@@ -5,7 +5,7 @@
 //! capped at `Limits::max_buffered_per_dir`. Overlap policy: the first copy of a byte wins; a
 //! later copy that differs from a byte still held is reported as `OverlapMismatch`. Bytes
 //! already delivered are not kept; for them, the last few in-order segments are remembered by
-//! a fingerprint (range and 32 sampled bytes), so a retransmission of exactly one of them that
+//! a fingerprint (range and four sampled words), so a retransmission of exactly one of them that
 //! carries different bytes is reported too.
 
 use super::assembler::Assembler;
@@ -24,32 +24,33 @@ const TAIL: usize = 64;
 /// A delivered segment: stream offset, length and a fingerprint of its bytes.
 type Recent = (u64, u32, u64);
 
-/// A cheap fingerprint of a segment's bytes: its length and 32 bytes sampled across it (not a
-/// full hash: it costs the same for any size, and catches a retransmission that differs in
-/// any sampled byte). The samples are gathered first (independent loads), then mixed as four
-/// words, so the cost is a few multiplies rather than one per byte.
+/// A cheap fingerprint of a segment's bytes: its length and four 8-byte words spread across
+/// it (start, two inner points, end), so it costs four loads and a few multiplies whatever the
+/// size. Not a full hash: it catches a retransmission that differs in any of those 32 bytes
+/// (every byte of a segment up to 32 bytes long).
+#[inline]
 fn fingerprint(p: &[u8]) -> u64 {
+    const K: u64 = 0x0100_0000_01B3;
     let n = p.len();
-    let step = (n / 32).max(1);
-    let mut sample = [0u8; 32];
-    if n <= 32 {
-        // Short segment: every byte is a sample.
-        for (d, b) in sample.iter_mut().zip(p) {
-            *d = *b;
+    let word = |at: usize| -> u64 {
+        p.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    let mut h: u64 = n as u64 ^ 0x9E37_79B9_7F4A_7C15;
+    if n >= 8 {
+        let last = n - 8;
+        for at in [0, last / 3, last - last / 3, last] {
+            h = (h.rotate_left(5) ^ word(at)).wrapping_mul(K);
         }
     } else {
-        for (i, d) in sample.iter_mut().enumerate() {
-            *d = p.get(i * step).copied().unwrap_or(0);
+        let mut w = [0u8; 8];
+        for (d, b) in w.iter_mut().zip(p) {
+            *d = *b;
         }
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
     }
-    let mut h: u64 = n as u64 ^ 0x9E37_79B9_7F4A_7C15;
-    for w in sample.chunks_exact(8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(w);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x0100_0000_01B3);
-    }
-    let last = p.last().copied().map_or(0, u64::from);
-    (h.rotate_left(5) ^ last).wrapping_mul(0x0100_0000_01B3)
+    h ^ h >> 29
 }
 
 /// Which connection and direction a stream's events belong to.
@@ -125,6 +126,35 @@ impl Stream {
     /// Takes in a segment's payload starting at sequence number `seq`, of which `missing` bytes
     /// after `payload` were cut by the capture.
     pub fn data(
+        &mut self,
+        em: &mut Emitter<'_, '_>,
+        tag: Tag,
+        seq: SeqNum,
+        payload: &[u8],
+        missing: u32,
+    ) -> DataOutcome {
+        // Fast path, the usual case: the next bytes in order, nothing held, no FIN yet, nothing
+        // cut. Same result as the general path below, with none of its checks.
+        if missing == 0
+            && !payload.is_empty()
+            && self.asm.is_empty()
+            && self.fin.is_none()
+            && seq == self.base.add_u64(self.next)
+        {
+            let s = self.next;
+            self.recent[self.recent_at] = (s, payload.len() as u32, fingerprint(payload));
+            self.recent_at = (self.recent_at + 1) % RECENT;
+            em.data(tag.conn, tag.dir, s, payload);
+            self.next = s + payload.len() as u64;
+            self.remember(payload);
+            return DataOutcome::default();
+        }
+        self.data_general(em, tag, seq, payload, missing)
+    }
+
+    /// [`Stream::data`] for every case: retransmissions, overlaps, holes, FIN, snaplen cuts.
+    #[inline(never)]
+    fn data_general(
         &mut self,
         em: &mut Emitter<'_, '_>,
         tag: Tag,
@@ -429,17 +459,33 @@ impl Stream {
     }
 
     /// The peer acknowledged everything before `ack`: holes below it are given up.
+    #[inline]
     pub fn ack(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, ack: SeqNum) {
         let off = self.offset_of(ack);
         if off <= self.next as i64 {
             return;
         }
+        self.acked_unseen(em, tag, off);
+    }
+
+    /// The peer acknowledged up to stream offset `off`, past the delivery point.
+    #[inline(never)]
+    fn acked_unseen(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, off: i64) {
         let target = self.fin.map_or(off as u64, |f| f.min(off as u64));
         self.give_up_to(em, tag, target, GapReason::AckedUnseen);
     }
 
     /// Gives up the holes older than `timeout_ns` of capture time.
+    #[inline]
     pub fn expire_holes(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, timeout_ns: i64) {
+        if !self.asm.is_empty() {
+            self.expire_holes_held(em, tag, timeout_ns);
+        }
+    }
+
+    /// [`Stream::expire_holes`] when something is held.
+    #[inline(never)]
+    fn expire_holes_held(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, timeout_ns: i64) {
         let now = em.ts;
         while let Some(r) = self.asm.first() {
             if now.0.saturating_sub(r.born.0) <= timeout_ns {
@@ -489,5 +535,28 @@ impl Mismatch {
             offset,
             len: u32::try_from(self.count).unwrap_or(u32::MAX),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fingerprint;
+
+    #[test]
+    fn fingerprint_tells_apart_changed_sampled_bytes_and_lengths() {
+        let base: Vec<u8> = (0..200u8).collect();
+        let fp = fingerprint(&base);
+        assert_eq!(fp, fingerprint(&base.clone()));
+        // A change in each sampled word (start, inner points, end) changes the fingerprint.
+        for at in [0, 7, 64, 128, 192, 199] {
+            let mut changed = base.clone();
+            changed[at] ^= 0xFF;
+            assert_ne!(fingerprint(&changed), fp, "byte {at}");
+        }
+        assert_ne!(fingerprint(&base[..199]), fp);
+        // Short segments: every byte counts, and so does the length.
+        assert_ne!(fingerprint(b"abc"), fingerprint(b"abd"));
+        assert_ne!(fingerprint(b"ab"), fingerprint(b"ab\0"));
+        assert_ne!(fingerprint(b"abcdefghijk"), fingerprint(b"abcdefghijK"));
     }
 }
