@@ -51,6 +51,15 @@ pub(crate) struct Tomb {
 }
 
 impl Tomb {
+    /// A tomb of a connection whose client is `client` and whose ISNs were never seen.
+    #[cfg(test)]
+    pub fn for_test(client: SocketAddr) -> Tomb {
+        Tomb {
+            client,
+            isn: [None; 2],
+        }
+    }
+
     /// True when `seg` is a SYN that starts a new connection rather than repeating an old one.
     pub fn is_new_syn(&self, seg: &TcpSegment<'_>) -> bool {
         let dir = if seg.src == self.client {

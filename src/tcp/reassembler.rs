@@ -82,8 +82,7 @@ impl Reassembler {
             &mut em,
             secs_to_ns(self.limits.flow_idle_secs),
         );
-        let k = key(seg.src, seg.dst);
-        if let Some(idx) = self.table.get(&k) {
+        if let Some(idx) = self.table.find(seg.src, seg.dst) {
             match self.table.state_mut(idx) {
                 Some(State::Live(conn)) => {
                     let dir = conn.dir_of(seg.src);
@@ -97,6 +96,9 @@ impl Reassembler {
                         let verdict = conn.segment(&mut em, seg, dir, &self.limits);
                         let id = conn.info.id;
                         self.table.touch(idx, now);
+                        if verdict == Verdict::Open {
+                            return;
+                        }
                         after(
                             &mut self.table,
                             self.limits.max_flows,
@@ -157,7 +159,9 @@ impl Reassembler {
         (em.out)(StreamEvent::Open(info));
         let mut conn = Box::new(Conn::new(info));
         let verdict = conn.segment(&mut em, seg, conn.dir_of(seg.src), &self.limits);
-        let idx = self.table.insert(k, State::Live(conn), now);
+        let idx = self
+            .table
+            .insert(key(seg.src, seg.dst), State::Live(conn), now);
         after(
             &mut self.table,
             self.limits.max_flows,
@@ -202,7 +206,11 @@ impl Reassembler {
 /// Forgets closed connections silent for more than `idle_ns` of capture time. Open connections
 /// are not expired by time alone: long-lived MQTT connections often go quiet for longer than any
 /// timeout; they are closed as idle only when the connection cap needs their slot.
+#[inline]
 fn expire_idle(table: &mut Table, em: &mut Emitter<'_, '_>, idle_ns: i64) {
+    if table.len(List::Tomb) == 0 {
+        return;
+    }
     let now = em.ts;
     for list in [List::Tomb] {
         while let Some((idx, last)) = table.oldest(list) {

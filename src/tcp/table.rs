@@ -180,6 +180,9 @@ pub(crate) struct Table {
     free: Vec<u32>,
     map: HashMap<Key, u32, BuildHasherDefault<FxHasher>>,
     lists: [Ends; 2],
+    /// The last entry found, with the two addresses it was found by (in either order):
+    /// consecutive segments mostly belong to one connection, so this spares the hashing.
+    last: Option<(SocketAddr, SocketAddr, u32)>,
 }
 
 fn list_of(state: &State) -> Option<List> {
@@ -203,12 +206,27 @@ impl Table {
             free: Vec::new(),
             map: HashMap::default(),
             lists: [empty; 2],
+            last: None,
         }
     }
 
     /// Slot of the entry for `key`.
     pub fn get(&self, key: &Key) -> Option<u32> {
         self.map.get(key).copied()
+    }
+
+    /// Slot of the entry for the connection between `a` and `b` (either direction); the last
+    /// one found is checked first.
+    #[inline]
+    pub fn find(&mut self, a: SocketAddr, b: SocketAddr) -> Option<u32> {
+        if let Some((x, y, idx)) = self.last {
+            if (a == x && b == y) || (a == y && b == x) {
+                return Some(idx);
+            }
+        }
+        let idx = self.get(&key(a, b))?;
+        self.last = Some((a, b, idx));
+        Some(idx)
     }
 
     /// The state of slot `idx`.
@@ -346,6 +364,9 @@ impl Table {
         let state = std::mem::replace(&mut s.state, State::Free);
         let key = s.key;
         self.map.remove(&key);
+        if self.last.is_some_and(|(_, _, i)| i == idx) {
+            self.last = None;
+        }
         self.free.push(idx);
         state
     }
@@ -353,5 +374,46 @@ impl Table {
     /// Forgets every entry.
     pub fn clear(&mut self) {
         *self = Table::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    fn tomb_of(client: SocketAddr) -> State {
+        State::Tomb(Tomb::for_test(client))
+    }
+
+    #[test]
+    fn find_checks_the_last_hit_and_forgets_removed_slots() {
+        let (a, b, c) = (
+            addr("10.0.0.1:1000"),
+            addr("10.0.0.2:1883"),
+            addr("[::1]:5"),
+        );
+        let mut t = Table::new();
+        assert_eq!(t.find(a, b), None);
+        let i = t.insert(key(a, b), tomb_of(a), Ts(1));
+        assert_eq!(t.find(a, b), Some(i));
+        assert_eq!(t.find(b, a), Some(i), "either direction");
+        assert_eq!(t.find(a, c), None);
+        t.remove(i);
+        assert_eq!(
+            t.find(a, b),
+            None,
+            "a removed slot is not found through the cache"
+        );
+        // The slot is reused for another connection: the old addresses must not find it.
+        let j = t.insert(key(a, c), tomb_of(a), Ts(2));
+        assert_eq!(j, i);
+        assert_eq!(t.find(b, a), None);
+        assert_eq!(t.find(c, a), Some(j));
+        t.clear();
+        assert_eq!(t.find(c, a), None);
     }
 }
