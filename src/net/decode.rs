@@ -6,10 +6,11 @@ use super::ip::{self, IpPacket, PROTO_TCP};
 use super::link::{self, IpVersion, LinkStop, NonIp};
 use super::stats::NetStats;
 use super::tcp_header::{parse_tcp, TcpInput};
-use super::TcpSegment;
+use super::{TcpFlags, TcpSegment};
 use crate::capture::{Frame, LinkType, Ts};
 use crate::limits::Limits;
 use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 /// What one frame turned out to be.
 #[derive(Clone, Copy, Debug)]
@@ -85,6 +86,12 @@ impl NetDecoder {
     pub fn decode<'a>(&'a mut self, frame: &Frame<'a>) -> NetOutcome<'a> {
         let NetDecoder { stats, defrag } = self;
         let cut = (frame.orig_len as usize).saturating_sub(frame.data.len());
+        if cut == 0 && frame.linktype == LinkType::ETHERNET && defrag.is_empty() {
+            if let Some(seg) = fast_ethernet_ipv4_tcp(frame) {
+                stats.count_fast_tcp(&seg);
+                return NetOutcome::Tcp(seg);
+            }
+        }
         stats.count_frame(frame.linktype, cut > 0);
         if !defrag.is_empty() {
             defrag.expire(frame.ts, &mut stats.frag);
@@ -118,6 +125,46 @@ impl NetDecoder {
     pub fn frag_sets(&self) -> usize {
         self.defrag.sets()
     }
+}
+
+/// The common frame in one pass: Ethernet II without tags, IPv4 with a 20-byte header, not a
+/// fragment, its total length within the captured bytes, carrying a well-formed TCP header.
+/// None for anything else (the general path then decides); when it answers, the general path
+/// would give the same segment.
+#[inline]
+fn fast_ethernet_ipv4_tcp<'a>(frame: &Frame<'a>) -> Option<TcpSegment<'a>> {
+    const IP: usize = 14;
+    const TCP: usize = IP + 20;
+    let data = frame.data;
+    let h: &[u8; TCP + 20] = data.get(..TCP + 20)?.try_into().ok()?;
+    // EtherType IPv4, version 4 with IHL 5, no fragment (MF clear, offset 0), protocol TCP.
+    let be16 = |at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
+    if be16(12) != 0x0800 || h[IP] != 0x45 || be16(IP + 6) & 0x3fff != 0 || h[IP + 9] != 6 {
+        return None;
+    }
+    let total = usize::from(be16(IP + 2));
+    // A zero, short or cut total length goes the general way.
+    if total < 40 || total > data.len() - IP {
+        return None;
+    }
+    let hlen = usize::from(h[TCP + 12] >> 4) * 4;
+    if hlen < 20 || hlen > total - 20 {
+        return None;
+    }
+    let payload = data.get(TCP + hlen..IP + total)?;
+    let ip = |at: usize| Ipv4Addr::new(h[at], h[at + 1], h[at + 2], h[at + 3]);
+    Some(TcpSegment {
+        ts: frame.ts,
+        frame_no: frame.frame_no,
+        src: SocketAddr::V4(SocketAddrV4::new(ip(IP + 12), be16(TCP))),
+        dst: SocketAddr::V4(SocketAddrV4::new(ip(IP + 16), be16(TCP + 2))),
+        seq: u32::from_be_bytes([h[TCP + 4], h[TCP + 5], h[TCP + 6], h[TCP + 7]]),
+        ack: u32::from_be_bytes([h[TCP + 8], h[TCP + 9], h[TCP + 10], h[TCP + 11]]),
+        flags: TcpFlags(h[TCP + 13]),
+        window: be16(TCP + 14),
+        payload,
+        missing: 0,
+    })
 }
 
 /// The decode steps, without the per-frame counting.
@@ -250,5 +297,92 @@ fn tcp_outcome(input: TcpInput<'_>) -> NetOutcome<'_> {
     match parse_tcp(input) {
         Ok(seg) => NetOutcome::Tcp(seg),
         Err(m) => NetOutcome::Malformed(m),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ethernet II, IPv4 (20-byte header) and TCP (data offset 6) 10.0.0.1:40000 ->
+    /// 10.0.0.2:1883 carrying "hello".
+    fn frame_bytes() -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]); // EtherType IPv4
+        f.extend_from_slice(&[0x45, 0, 0, 49, 0, 1, 0x40, 0, 64, 6, 0, 0]); // ver/IHL .. proto
+        f.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(&[0x9c, 0x40, 0x07, 0x5b, 0, 0, 0, 9, 0, 0, 0, 7]); // ports, seq, ack
+        f.extend_from_slice(&[0x60, 0x18, 1, 0, 0, 0, 0, 0, 1, 1, 1, 0]); // offset, flags, .., options
+        f.extend_from_slice(b"hello");
+        f
+    }
+
+    fn general<'a>(d: &'a mut Defragmenter, frame: &Frame<'a>) -> Option<TcpSegment<'a>> {
+        let mut stats = NetStats::default();
+        match decode_frame(d, &mut stats, frame, 0) {
+            NetOutcome::Tcp(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn same(a: &TcpSegment<'_>, b: &TcpSegment<'_>) -> bool {
+        (a.ts, a.frame_no, a.src, a.dst, a.seq, a.ack)
+            == (b.ts, b.frame_no, b.src, b.dst, b.seq, b.ack)
+            && (a.flags, a.window, a.payload, a.missing)
+                == (b.flags, b.window, b.payload, b.missing)
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_general_one() {
+        let base = frame_bytes();
+        let mut variants = vec![base.clone()];
+        for n in 0..base.len() {
+            variants.push(base[..n].to_vec());
+        }
+        for at in 12..54 {
+            for v in [
+                0u8, 1, 4, 5, 6, 0x08, 0x20, 0x31, 0x40, 0x46, 0x50, 0x86, 0xff,
+            ] {
+                let mut m = base.clone();
+                m[at] = v;
+                variants.push(m);
+            }
+        }
+        let mut fast_hits = 0;
+        for data in &variants {
+            let frame = Frame {
+                ts: Ts(5),
+                linktype: LinkType::ETHERNET,
+                frame_no: 2,
+                caplen: data.len() as u32,
+                orig_len: data.len() as u32,
+                data,
+            };
+            let mut d = Defragmenter::new(&Limits::default());
+            if let Some(fast) = fast_ethernet_ipv4_tcp(&frame) {
+                fast_hits += 1;
+                let slow = general(&mut d, &frame).expect("the general path finds TCP too");
+                assert!(same(&fast, &slow), "{data:02x?}: {fast:?} vs {slow:?}");
+            }
+        }
+        assert!(
+            fast_hits > 100,
+            "the fast path took only {fast_hits} frames"
+        );
+        let f = frame_bytes();
+        let frame = Frame {
+            ts: Ts(5),
+            linktype: LinkType::ETHERNET,
+            frame_no: 2,
+            caplen: f.len() as u32,
+            orig_len: f.len() as u32,
+            data: &f,
+        };
+        let seg = fast_ethernet_ipv4_tcp(&frame).expect("the usual frame takes the fast path");
+        assert_eq!(
+            (seg.src.port(), seg.dst.port(), seg.seq, seg.ack),
+            (40000, 1883, 9, 7)
+        );
+        assert_eq!(seg.payload, b"hello");
     }
 }

@@ -3,6 +3,7 @@
 use super::decode::NetOutcome;
 use super::defrag::FragStats;
 use super::link::NonIp;
+use super::TcpSegment;
 use crate::capture::LinkType;
 use std::collections::BTreeMap;
 
@@ -17,6 +18,9 @@ const KNOWN_LINKS: [LinkType; 8] = [
     LinkType::IPV6,
     LinkType::LINUX_SLL2,
 ];
+
+/// Index of Ethernet in `KNOWN_LINKS`.
+const ETHERNET_INDEX: usize = 1;
 
 /// Index of `linktype` in `KNOWN_LINKS` (a jump table rather than a search: once per frame).
 #[inline]
@@ -131,6 +135,16 @@ impl NetStats {
         }
     }
 
+    /// Counts an Ethernet frame, not cut, that gave the TCP segment `seg`: what
+    /// `count_frame` and `count_outcome` together would count.
+    #[inline]
+    pub(crate) fn count_fast_tcp(&mut self, seg: &TcpSegment<'_>) {
+        self.frames += 1;
+        self.known_links[ETHERNET_INDEX] += 1;
+        self.tcp_segments += 1;
+        self.tcp_payload_bytes += seg.payload.len() as u64;
+    }
+
     /// Counts the outcome of a frame (fragment outcomes are counted by the defragmenter).
     #[inline]
     pub(crate) fn count_outcome(&mut self, outcome: &NetOutcome<'_>) {
@@ -164,5 +178,6 @@ mod tests {
             assert_eq!(known_index(l), Some(i));
         }
         assert_eq!(known_index(LinkType(147)), None);
+        assert_eq!(known_index(LinkType::ETHERNET), Some(ETHERNET_INDEX));
     }
 }
