@@ -249,6 +249,26 @@ impl FileSource {
 
 impl FrameSource for FileSource {
     fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        // Fast path: a whole, sane pcap record in the window and no filter.
+        if let (State::Reading, Format::Pcap(p), None) =
+            (self.state, &mut self.format, &self.filter)
+        {
+            if let Some(rec) = p.packet(self.input.window()) {
+                self.frame_no += 1;
+                self.stats.frames += 1;
+                self.stats.bytes += u64::from(rec.caplen);
+                let data_end = rec.data_off + rec.caplen as usize;
+                let data = self.input.take(rec.len, rec.data_off, data_end);
+                return Ok(Some(Frame {
+                    ts: rec.ts,
+                    linktype: rec.linktype,
+                    frame_no: self.frame_no,
+                    caplen: data.len() as u32,
+                    orig_len: rec.orig_len,
+                    data,
+                }));
+            }
+        }
         loop {
             match self.state {
                 State::Reading => {}

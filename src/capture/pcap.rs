@@ -91,6 +91,41 @@ impl PcapParser {
         })
     }
 
+    /// The packet record at the start of `w` when it is all there and sane: what `step` would
+    /// answer with `Step::Packet`; None when `step` must decide (file header, short window,
+    /// damage).
+    #[inline]
+    pub(crate) fn packet(&mut self, w: &[u8]) -> Option<Record> {
+        let h = self.header.as_ref()?;
+        let head: &[u8; RECORD_HEADER] = w.get(..RECORD_HEADER)?.try_into().ok()?;
+        let big = h.endian == Endian::Big;
+        let word = |at: usize| {
+            let v = u32::from_le_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+            if big {
+                v.swap_bytes()
+            } else {
+                v
+            }
+        };
+        let caplen = word(8);
+        let len = RECORD_HEADER + caplen as usize;
+        if caplen > h.max_caplen || w.len() < len {
+            return None;
+        }
+        let (secs, frac) = (word(0), word(4));
+        let nanos = i64::from(frac).saturating_mul(i64::from(h.frac_ns));
+        let rec = Record {
+            len,
+            data_off: RECORD_HEADER,
+            caplen,
+            orig_len: word(12),
+            ts: Ts(Ts::from_parts(i64::from(secs), 0).0.saturating_add(nanos)),
+            linktype: h.linktype,
+        };
+        self.last_secs = Some(i64::from(secs));
+        Some(rec)
+    }
+
     /// Parses the 24-byte file header.
     fn file_header(&mut self, w: &[u8]) -> Step {
         let Some(m) = w.get(0..4).and_then(|m| <[u8; 4]>::try_from(m).ok()) else {
@@ -215,6 +250,13 @@ mod tests {
         assert_eq!(rec.ts, Ts(10_000_005_000));
         assert_eq!(rec.linktype, LinkType::ETHERNET);
         assert_eq!((rec.len, rec.data_off, rec.caplen), (19, 16, 3));
+        // The fast answer is the same record, and None wherever step decides otherwise.
+        assert_eq!(p.packet(&r), Some(rec));
+        assert_eq!(p.packet(&r[..18]), None);
+        let mut big = r.clone();
+        big[8..12].copy_from_slice(&300_000u32.to_le_bytes());
+        assert_eq!(p.packet(&big), None);
+        assert_eq!(PcapParser::new().packet(&r), None, "no file header yet");
     }
 
     #[test]
