@@ -143,12 +143,10 @@ impl Conn {
         dir: Dir,
         limits: &Limits,
     ) -> Verdict {
-        let timeout = i64::try_from(limits.hole_timeout_secs.saturating_mul(1_000_000_000))
-            .unwrap_or(i64::MAX);
         for d in [Dir::ToServer, Dir::ToClient] {
             let tag = self.tag(d);
             if let Some(st) = self.halves[d.index()].stream.as_mut() {
-                st.expire_holes(em, tag, timeout);
+                st.expire_holes(em, tag, limits);
             }
         }
         let flags = seg.flags;

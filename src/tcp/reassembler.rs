@@ -77,12 +77,8 @@ impl Reassembler {
             ts: now,
             frame_no: seg.frame_no,
         };
-        expire_idle(
-            &mut self.table,
-            &mut em,
-            secs_to_ns(self.limits.flow_idle_secs),
-        );
-        if let Some(idx) = self.table.find(seg.src, seg.dst) {
+        expire_idle(&mut self.table, &mut em, self.limits.flow_idle_secs);
+        if let Some(idx) = self.table.find(&seg.src, &seg.dst) {
             match self.table.state_mut(idx) {
                 Some(State::Live(conn)) => {
                     let dir = conn.dir_of(seg.src);
@@ -203,14 +199,15 @@ impl Reassembler {
     }
 }
 
-/// Forgets closed connections silent for more than `idle_ns` of capture time. Open connections
+/// Forgets closed connections silent for more than `idle_secs` of capture time. Open connections
 /// are not expired by time alone: long-lived MQTT connections often go quiet for longer than any
 /// timeout; they are closed as idle only when the connection cap needs their slot.
 #[inline]
-fn expire_idle(table: &mut Table, em: &mut Emitter<'_, '_>, idle_ns: i64) {
+fn expire_idle(table: &mut Table, em: &mut Emitter<'_, '_>, idle_secs: u64) {
     if table.len(List::Tomb) == 0 {
         return;
     }
+    let idle_ns = secs_to_ns(idle_secs);
     let now = em.ts;
     for list in [List::Tomb] {
         while let Some((idx, last)) = table.oldest(list) {

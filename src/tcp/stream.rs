@@ -475,10 +475,12 @@ impl Stream {
         self.give_up_to(em, tag, target, GapReason::AckedUnseen);
     }
 
-    /// Gives up the holes older than `timeout_ns` of capture time.
+    /// Gives up the holes older than `Limits::hole_timeout_secs` of capture time.
     #[inline]
-    pub fn expire_holes(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, timeout_ns: i64) {
+    pub fn expire_holes(&mut self, em: &mut Emitter<'_, '_>, tag: Tag, limits: &Limits) {
         if !self.asm.is_empty() {
+            let timeout_ns = i64::try_from(limits.hole_timeout_secs.saturating_mul(1_000_000_000))
+                .unwrap_or(i64::MAX);
             self.expire_holes_held(em, tag, timeout_ns);
         }
     }
