@@ -10,7 +10,7 @@ use super::{TcpFlags, TcpSegment};
 use crate::capture::{Frame, LinkType, Ts};
 use crate::limits::Limits;
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// What one frame turned out to be.
 #[derive(Clone, Copy, Debug)]
@@ -87,7 +87,7 @@ impl NetDecoder {
         let NetDecoder { stats, defrag } = self;
         let cut = (frame.orig_len as usize).saturating_sub(frame.data.len());
         if cut == 0 && frame.linktype == LinkType::ETHERNET && defrag.is_empty() {
-            if let Some(seg) = fast_ethernet_ipv4_tcp(frame) {
+            if let Some(seg) = fast_ethernet_tcp(frame) {
                 stats.count_fast_tcp(&seg);
                 return NetOutcome::Tcp(seg);
             }
@@ -127,41 +127,65 @@ impl NetDecoder {
     }
 }
 
-/// The common frame in one pass: Ethernet II without tags, IPv4 with a 20-byte header, not a
-/// fragment, its total length within the captured bytes, carrying a well-formed TCP header.
-/// None for anything else (the general path then decides); when it answers, the general path
-/// would give the same segment.
+/// The common frame in one pass: Ethernet II without tags; IPv4 with a 20-byte header and
+/// not a fragment, or IPv6 with no extension header; the IP length within the captured bytes;
+/// a well-formed TCP header. None for anything else (the general path then decides); when it
+/// answers, the general path would give the same segment.
 #[inline]
-fn fast_ethernet_ipv4_tcp<'a>(frame: &Frame<'a>) -> Option<TcpSegment<'a>> {
+fn fast_ethernet_tcp<'a>(frame: &Frame<'a>) -> Option<TcpSegment<'a>> {
     const IP: usize = 14;
-    const TCP: usize = IP + 20;
     let data = frame.data;
-    let h: &[u8; TCP + 20] = data.get(..TCP + 20)?.try_into().ok()?;
-    // EtherType IPv4, version 4 with IHL 5, no fragment (MF clear, offset 0), protocol TCP.
-    let be16 = |at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
-    if be16(12) != 0x0800 || h[IP] != 0x45 || be16(IP + 6) & 0x3fff != 0 || h[IP + 9] != 6 {
+    let be16 = |b: &[u8], at: usize| b.get(at..at + 2).map(|w| u16::from_be_bytes([w[0], w[1]]));
+    let (src, dst, tcp) = match be16(data, 12)? {
+        0x0800 => {
+            let h: &[u8; 20] = data.get(IP..IP + 20)?.try_into().ok()?;
+            // Version 4 with IHL 5, no fragment (MF clear, offset 0), protocol TCP.
+            let frag = u16::from_be_bytes([h[6], h[7]]);
+            if h[0] != 0x45 || frag & 0x3fff != 0 || h[9] != 6 {
+                return None;
+            }
+            // A zero, short or cut total length goes the general way.
+            let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+            if total < 40 {
+                return None;
+            }
+            let ip = |at: usize| IpAddr::V4(Ipv4Addr::new(h[at], h[at + 1], h[at + 2], h[at + 3]));
+            (ip(12), ip(16), data.get(IP + 20..IP + total)?)
+        }
+        0x86dd => {
+            let h: &[u8; 40] = data.get(IP..IP + 40)?.try_into().ok()?;
+            // Version 6, next header TCP (no extension header).
+            if h[0] >> 4 != 6 || h[6] != 6 {
+                return None;
+            }
+            // A zero (jumbogram, offload), short or cut payload length goes the general way.
+            let plen = usize::from(u16::from_be_bytes([h[4], h[5]]));
+            if plen < 20 {
+                return None;
+            }
+            let ip = |at: usize| {
+                let a: [u8; 16] = h.get(at..at + 16)?.try_into().ok()?;
+                Some(IpAddr::V6(Ipv6Addr::from(a)))
+            };
+            (ip(8)?, ip(24)?, data.get(IP + 40..IP + 40 + plen)?)
+        }
+        _ => return None,
+    };
+    let t: &[u8; 20] = tcp.get(..20)?.try_into().ok()?;
+    let hlen = usize::from(t[12] >> 4) * 4;
+    if hlen < 20 {
         return None;
     }
-    let total = usize::from(be16(IP + 2));
-    // A zero, short or cut total length goes the general way.
-    if total < 40 || total > data.len() - IP {
-        return None;
-    }
-    let hlen = usize::from(h[TCP + 12] >> 4) * 4;
-    if hlen < 20 || hlen > total - 20 {
-        return None;
-    }
-    let payload = data.get(TCP + hlen..IP + total)?;
-    let ip = |at: usize| Ipv4Addr::new(h[at], h[at + 1], h[at + 2], h[at + 3]);
+    let payload = tcp.get(hlen..)?;
     Some(TcpSegment {
         ts: frame.ts,
         frame_no: frame.frame_no,
-        src: SocketAddr::V4(SocketAddrV4::new(ip(IP + 12), be16(TCP))),
-        dst: SocketAddr::V4(SocketAddrV4::new(ip(IP + 16), be16(TCP + 2))),
-        seq: u32::from_be_bytes([h[TCP + 4], h[TCP + 5], h[TCP + 6], h[TCP + 7]]),
-        ack: u32::from_be_bytes([h[TCP + 8], h[TCP + 9], h[TCP + 10], h[TCP + 11]]),
-        flags: TcpFlags(h[TCP + 13]),
-        window: be16(TCP + 14),
+        src: SocketAddr::new(src, u16::from_be_bytes([t[0], t[1]])),
+        dst: SocketAddr::new(dst, u16::from_be_bytes([t[2], t[3]])),
+        seq: u32::from_be_bytes([t[4], t[5], t[6], t[7]]),
+        ack: u32::from_be_bytes([t[8], t[9], t[10], t[11]]),
+        flags: TcpFlags(t[13]),
+        window: u16::from_be_bytes([t[14], t[15]]),
         payload,
         missing: 0,
     })
@@ -317,6 +341,21 @@ mod tests {
         f
     }
 
+    /// The segment of `frame_bytes` over IPv6: 2001:db8::1 -> 2001:db8::2.
+    fn v6_frame() -> Vec<u8> {
+        let v4 = frame_bytes();
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x86, 0xdd]);
+        f.extend_from_slice(&[0x60, 0, 0, 0, 0, 29, 6, 64]); // version, plen 29, TCP, hops
+        for last in [1, 2] {
+            f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+            f.extend_from_slice(&[0; 11]);
+            f.push(last);
+        }
+        f.extend_from_slice(&v4[34..]);
+        f
+    }
+
     fn general<'a>(d: &'a mut Defragmenter, frame: &Frame<'a>) -> Option<TcpSegment<'a>> {
         let mut stats = NetStats::default();
         match decode_frame(d, &mut stats, frame, 0) {
@@ -348,6 +387,25 @@ mod tests {
                 variants.push(m);
             }
         }
+        // The same TCP segment over IPv6 (no extension header).
+        let v6 = v6_frame();
+        for n in 0..v6.len() {
+            variants.push(v6[..n].to_vec());
+        }
+        for at in 12..78 {
+            for v in [0u8, 4, 6, 0x11, 0x2c, 0x45, 0x50, 0x60, 0x86, 0xdd, 0xff] {
+                let mut m = v6.clone();
+                m[at] = v;
+                variants.push(m);
+            }
+        }
+        variants.push(v6);
+        // IP options (IHL 6) go the general way.
+        let mut opt = base.clone();
+        opt[14] = 0x46;
+        opt[17] += 4;
+        opt.splice(34..34, [1, 1, 1, 0]);
+        variants.push(opt);
         let mut fast_hits = 0;
         for data in &variants {
             let frame = Frame {
@@ -359,7 +417,7 @@ mod tests {
                 data,
             };
             let mut d = Defragmenter::new(&Limits::default());
-            if let Some(fast) = fast_ethernet_ipv4_tcp(&frame) {
+            if let Some(fast) = fast_ethernet_tcp(&frame) {
                 fast_hits += 1;
                 let slow = general(&mut d, &frame).expect("the general path finds TCP too");
                 assert!(same(&fast, &slow), "{data:02x?}: {fast:?} vs {slow:?}");
@@ -378,11 +436,21 @@ mod tests {
             orig_len: f.len() as u32,
             data: &f,
         };
-        let seg = fast_ethernet_ipv4_tcp(&frame).expect("the usual frame takes the fast path");
+        let seg = fast_ethernet_tcp(&frame).expect("the usual frame takes the fast path");
         assert_eq!(
             (seg.src.port(), seg.dst.port(), seg.seq, seg.ack),
             (40000, 1883, 9, 7)
         );
         assert_eq!(seg.payload, b"hello");
+        let v6 = v6_frame();
+        let frame = Frame {
+            data: &v6,
+            caplen: v6.len() as u32,
+            orig_len: v6.len() as u32,
+            ..frame
+        };
+        let seg = fast_ethernet_tcp(&frame).expect("IPv6 takes the fast path too");
+        assert_eq!(seg.src, "[2001:db8::1]:40000".parse().unwrap());
+        assert_eq!((seg.dst.port(), seg.payload), (1883, &b"hello"[..]));
     }
 }
