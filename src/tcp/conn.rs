@@ -136,6 +136,7 @@ impl Conn {
     }
 
     /// Takes in one segment sent in direction `dir`.
+    #[inline]
     pub fn segment(
         &mut self,
         em: &mut Emitter<'_, '_>,

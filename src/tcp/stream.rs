@@ -125,6 +125,7 @@ impl Stream {
 
     /// Takes in a segment's payload starting at sequence number `seq`, of which `missing` bytes
     /// after `payload` were cut by the capture.
+    #[inline]
     pub fn data(
         &mut self,
         em: &mut Emitter<'_, '_>,
