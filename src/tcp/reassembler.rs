@@ -22,6 +22,8 @@ pub struct Reassembler {
     next_id: u64,
     stats: TcpStats,
     last_ts: Ts,
+    /// `Limits::flow_idle_secs` in nanoseconds.
+    idle_ns: i64,
 }
 
 fn secs_to_ns(secs: u64) -> i64 {
@@ -36,6 +38,7 @@ impl Reassembler {
     pub fn new(limits: &Limits, mqtt_ports: &[u16]) -> Self {
         let mut limits = limits.clone();
         limits.max_flows = limits.flow_budget();
+        let idle_ns = secs_to_ns(limits.flow_idle_secs);
         Reassembler {
             limits,
             mqtt_ports: mqtt_ports.to_vec(),
@@ -43,6 +46,7 @@ impl Reassembler {
             next_id: 0,
             stats: TcpStats::default(),
             last_ts: Ts(i64::MIN),
+            idle_ns,
         }
     }
 
@@ -77,7 +81,7 @@ impl Reassembler {
             ts: now,
             frame_no: seg.frame_no,
         };
-        expire_idle(&mut self.table, &mut em, self.limits.flow_idle_secs);
+        expire_idle(&mut self.table, &mut em, self.idle_ns);
         if let Some(idx) = self.table.find(&seg.src, &seg.dst) {
             match self.table.state_mut(idx) {
                 Some(State::Live(conn)) => {
@@ -123,7 +127,7 @@ impl Reassembler {
         }
         // At the cap, the least recently used connection goes: as idle when it has been silent
         // for the idle timeout, else evicted (an anomaly).
-        let idle_ns = secs_to_ns(self.limits.flow_idle_secs);
+        let idle_ns = self.idle_ns;
         while self.table.len(List::Live) >= self.limits.max_flows.max(1) {
             let Some((old, last)) = self.table.oldest(List::Live) else {
                 break;
@@ -199,15 +203,14 @@ impl Reassembler {
     }
 }
 
-/// Forgets closed connections silent for more than `idle_secs` of capture time. Open connections
+/// Forgets closed connections silent for more than `idle_ns` of capture time. Open connections
 /// are not expired by time alone: long-lived MQTT connections often go quiet for longer than any
 /// timeout; they are closed as idle only when the connection cap needs their slot.
 #[inline]
-fn expire_idle(table: &mut Table, em: &mut Emitter<'_, '_>, idle_secs: u64) {
+fn expire_idle(table: &mut Table, em: &mut Emitter<'_, '_>, idle_ns: i64) {
     if table.len(List::Tomb) == 0 {
         return;
     }
-    let idle_ns = secs_to_ns(idle_secs);
     let now = em.ts;
     for list in [List::Tomb] {
         while let Some((idx, last)) = table.oldest(list) {
