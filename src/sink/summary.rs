@@ -308,20 +308,20 @@ mod tests {
             2,
         );
         t.anomalies.insert("orphan_answer", 1);
-        t.latency
-            .entry("CONNECT-CONNACK")
-            .or_default()
-            .add(1_500_000);
+        t.latency.add(
+            crate::report::PairKind::of(PacketType::CONNECT, PacketType::CONNACK),
+            1_500_000,
+        );
         for i in 0..clients {
             let c = t.clients.get_or_insert(format!("dev-{i}"));
             c.connections = 2;
             c.packets = 5;
             c.failures
                 .insert((PacketType::CONNACK, ReasonCode(0x87)), 1);
-            c.latency
-                .entry("CONNECT-CONNACK")
-                .or_default()
-                .add(2_000_000);
+            c.latency.add(
+                crate::report::PairKind::of(PacketType::CONNECT, PacketType::CONNACK),
+                2_000_000,
+            );
         }
         t.capture.frames = 40;
         t.capture.link_types.insert("ETHERNET".into(), 40);
