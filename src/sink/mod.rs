@@ -5,6 +5,7 @@ pub mod jsonl;
 pub mod jsonw;
 pub mod schema;
 pub mod summary;
+pub mod summaryw;
 pub mod text;
 
 use crate::event::Event;

@@ -117,42 +117,15 @@ pub fn summary_json(t: &Totals, cat: &Catalogue) -> Value {
 }
 
 /// Writes [`summary_json`] plus `extra` fields, byte for byte as serde_json would, but one
-/// client at a time, so memory does not grow with the number of clients.
+/// client at a time, so memory does not grow with the number of clients (see
+/// [`super::summaryw`]).
 pub fn write_summary_json(
     out: &mut dyn Write,
     t: &Totals,
     cat: &Catalogue,
     extra: &[(&str, Value)],
 ) -> io::Result<()> {
-    let mut m = summary_fields(t, cat);
-    for (k, v) in extra {
-        m.insert((*k).to_string(), v.clone());
-    }
-    // serde_json's map keeps keys sorted: "clients" goes where it would sort.
-    let mut keys: Vec<&str> = m.keys().map(String::as_str).collect();
-    keys.push("clients");
-    keys.sort_unstable();
-    out.write_all(b"{")?;
-    for (i, k) in keys.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        serde_json::to_writer(&mut *out, k)?;
-        out.write_all(b":")?;
-        if *k == "clients" {
-            out.write_all(b"[")?;
-            for (j, (id, c)) in clients(t).enumerate() {
-                if j > 0 {
-                    out.write_all(b",")?;
-                }
-                serde_json::to_writer(&mut *out, &client_json(id, c))?;
-            }
-            out.write_all(b"]")?;
-        } else if let Some(v) = m.get(*k) {
-            serde_json::to_writer(&mut *out, v)?;
-        }
-    }
-    out.write_all(b"}")
+    super::summaryw::write_summary(out, t, cat, extra)
 }
 
 /// The totals as text for people.
@@ -344,6 +317,62 @@ mod tests {
             let mut got = Vec::new();
             write_summary_json(&mut got, &t, &cat, &[("kind", json!("summary"))]).unwrap();
             assert_eq!(String::from_utf8(got).unwrap(), want, "{n} clients");
+        }
+    }
+
+    #[test]
+    fn hand_written_summary_matches_serde_json_on_every_field() {
+        // Escapes in every kind of key and string, optional fields set, types sharing a
+        // name, codes without a version, many latency samples, extras replacing own keys.
+        let cat = Catalogue::builtin();
+        let mut t = totals(0);
+        t.by_type.insert(PacketType(0x13), [7, 8]);
+        t.by_type.insert(PacketType::PUBLISH, [1, 2]);
+        t.codes
+            .insert((PacketType::SUBACK, None, ReasonCode(0x80)), 4);
+        t.codes
+            .insert((PacketType::PUBACK, Some(Version(4)), ReasonCode(0x10)), 1);
+        t.anomalies.insert("cap_hit", 3);
+        for i in 0..3000 {
+            t.latency.add(crate::report::PairKind(4), i * 7_919);
+        }
+        t.capture.caps_hit.insert("TCP \"holes\"\n".into(), 2);
+        t.capture.not_tcp.insert("UDP".into(), 5);
+        t.capture.kernel_drops = Some(11);
+        t.capture.damage = Some("bad\tblock at offset 9".into());
+        t.gaps = (2, 300);
+        t.encrypted = 1;
+        for id in ["é\u{1}\"x", "plain", ""] {
+            let c = t.clients.get_or_insert(id.to_string());
+            c.storms = 1;
+            c.storm_peak_per_minute = 60;
+            c.failures.insert((PacketType::SUBACK, ReasonCode(0x87)), 2);
+            c.failures
+                .insert((PacketType::CONNACK, ReasonCode(0x05)), 1);
+            for k in [10u8, 2, 4] {
+                c.latency
+                    .add(crate::report::PairKind(k), i64::from(k) * 1_001);
+            }
+        }
+        t.other_clients.packets = 1;
+        for extra in [
+            vec![("kind", json!("summary"))],
+            vec![
+                ("packets", json!("replaced")),
+                ("zz", json!({"b": [1, 2.5]})),
+            ],
+            vec![],
+        ] {
+            let mut v = summary_json(&t, &cat);
+            if let Value::Object(m) = &mut v {
+                for (k, x) in &extra {
+                    m.insert((*k).to_string(), x.clone());
+                }
+            }
+            let want = serde_json::to_string(&v).unwrap();
+            let mut got = Vec::new();
+            write_summary_json(&mut got, &t, &cat, &extra).unwrap();
+            assert_eq!(String::from_utf8(got).unwrap(), want);
         }
     }
 
