@@ -6,6 +6,7 @@
 use crate::event::{Event, PacketInfo};
 use crate::mqtt::reason::{Catalogue, Severity};
 use crate::mqtt::types::{PacketType, Version};
+use crate::tcp::Dir;
 
 /// Lowercase hex digits, as serde_json writes `\u00XX` escapes.
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -34,15 +35,24 @@ fn needs_escape(b: &[u8]) -> bool {
 }
 
 /// Appends `s` as a JSON string, escaped exactly as serde_json does.
+#[inline]
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
     let b = s.as_bytes();
     // Most strings need no escape: one branch-free pass (it vectorises), then one copy.
     if !needs_escape(b) {
+        out.reserve(b.len() + 2);
+        out.push(b'"');
         out.extend_from_slice(b);
         out.push(b'"');
         return;
     }
+    push_escaped(out, b);
+}
+
+/// [`push_str`] for a string with at least one byte to escape.
+#[cold]
+fn push_escaped(out: &mut Vec<u8>, b: &[u8]) {
+    out.push(b'"');
     let mut start = 0;
     for (i, &c) in b.iter().enumerate() {
         let esc: &[u8] = match c {
@@ -70,25 +80,20 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Appends an unsigned integer in decimal.
-pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut d = [0u8; 20];
-    let mut i = d.len();
-    loop {
-        i -= 1;
-        d[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(d.get(i..).unwrap_or(&[]));
+/// Appends an unsigned integer in decimal (itoa, as serde_json writes integers).
+#[inline]
+pub fn push_u64(out: &mut Vec<u8>, n: u64) {
+    let mut b = itoa::Buffer::new();
+    out.extend_from_slice(b.format(n).as_bytes());
 }
 
-/// Appends a float as serde_json writes it (null when not finite).
+/// Appends a float as serde_json writes it (its own formatter, zmij; null when not finite).
+#[inline]
 pub fn push_f64(out: &mut Vec<u8>, v: f64) {
-    // serde_json's own formatting, into the same buffer: no intermediate string.
-    if serde_json::to_writer(&mut *out, &v).is_err() {
+    if v.is_finite() {
+        let mut b = zmij::Buffer::new();
+        out.extend_from_slice(b.format_finite(v).as_bytes());
+    } else {
         out.extend_from_slice(b"null");
     }
 }
@@ -114,20 +119,41 @@ fn push_opt_str(out: &mut Vec<u8>, v: Option<&str>) {
 /// Appends the `packet` line of `ev` (no newline); the same bytes as
 /// `serde_json::to_writer(out, &packet_json(ev, p, stream, cat))`.
 pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, cat: &Catalogue) {
+    let mut conn = Vec::new();
+    conn_fragment(&mut conn, stream, ev.dir, ev.conn.client_id.as_deref());
+    packet_line_with(out, ev, p, &conn, cat);
+}
+
+/// Appends the part of a `packet` line that depends only on the connection and direction:
+/// `,"stream":..,"dir":..,"client_id":..,"type":` (see [`packet_line_with`]).
+pub fn conn_fragment(out: &mut Vec<u8>, stream: &str, dir: Option<Dir>, client_id: Option<&str>) {
+    out.extend_from_slice(b",\"stream\":");
+    push_str(out, stream);
+    out.extend_from_slice(b",\"dir\":");
+    push_str(out, dir.map_or("c2s", |d| d.as_str()));
+    out.extend_from_slice(b",\"client_id\":");
+    push_opt_str(out, client_id);
+    out.extend_from_slice(b",\"type\":");
+}
+
+/// [`packet_line`] with the connection's part already made by [`conn_fragment`] (the JSON
+/// Lines sink keeps it per connection and direction).
+pub fn packet_line_with(
+    out: &mut Vec<u8>,
+    ev: &Event,
+    p: &PacketInfo,
+    conn: &[u8],
+    cat: &Catalogue,
+) {
     let version = p.version.unwrap_or(Version::V5);
+    out.reserve(384 + conn.len());
     out.extend_from_slice(b"{\"kind\":\"packet\",\"id\":");
     push_u64(out, ev.id);
     out.extend_from_slice(b",\"ts\":");
     push_f64(out, ev.ts.as_secs_f64());
     out.extend_from_slice(b",\"frame\":");
     push_u64(out, ev.frame_no);
-    out.extend_from_slice(b",\"stream\":");
-    push_str(out, stream);
-    out.extend_from_slice(b",\"dir\":");
-    push_str(out, ev.dir.map_or("c2s", |d| d.as_str()));
-    out.extend_from_slice(b",\"client_id\":");
-    push_opt_str(out, ev.conn.client_id.as_deref());
-    out.extend_from_slice(b",\"type\":");
+    out.extend_from_slice(conn);
     push_str(out, p.ptype.name());
     out.extend_from_slice(b",\"type_num\":");
     push_u64(out, u64::from(p.ptype.0));
@@ -137,10 +163,26 @@ pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, 
     push_opt_u64(out, p.packet_id.map(u64::from));
     out.extend_from_slice(b",\"qos\":");
     push_opt_u64(out, p.qos.map(u64::from));
-    out.extend_from_slice(b",\"dup\":");
-    push_bool(out, p.dup);
-    out.extend_from_slice(b",\"retain\":");
-    push_bool(out, p.retain);
+    out.extend_from_slice(match (p.dup, p.retain) {
+        (false, false) => b",\"dup\":false,\"retain\":false",
+        (false, true) => b",\"dup\":false,\"retain\":true",
+        (true, false) => b",\"dup\":true,\"retain\":false",
+        (true, true) => b",\"dup\":true,\"retain\":true",
+    });
+    let sub = matches!(p.ptype, PacketType::SUBSCRIBE | PacketType::UNSUBSCRIBE);
+    if p.topic.is_none() && p.topic_alias.is_none() && p.topic_resolved.is_none() && !sub {
+        // Every packet but PUBLISH and (UN)SUBSCRIBE: one literal.
+        out.extend_from_slice(
+            b",\"topic\":null,\"topic_alias\":null,\"topic_resolved\":null,\"topics\":null",
+        );
+    } else {
+        topic_fields(out, p, sub);
+    }
+    reasons_to_end(out, ev, p, cat, version);
+}
+
+/// The `topic` .. `topics` fields of a packet line.
+fn topic_fields(out: &mut Vec<u8>, p: &PacketInfo, sub: bool) {
     out.extend_from_slice(b",\"topic\":");
     push_opt_str(out, p.topic.as_deref());
     out.extend_from_slice(b",\"topic_alias\":");
@@ -148,7 +190,7 @@ pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, 
     out.extend_from_slice(b",\"topic_resolved\":");
     push_opt_str(out, p.topic_resolved.as_deref());
     out.extend_from_slice(b",\"topics\":");
-    if matches!(p.ptype, PacketType::SUBSCRIBE | PacketType::UNSUBSCRIBE) {
+    if sub {
         out.push(b'[');
         for (i, t) in p.topics.iter().enumerate() {
             if i > 0 {
@@ -164,6 +206,16 @@ pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, 
     } else {
         out.extend_from_slice(b"null");
     }
+}
+
+/// The fields of a packet line from `reason_codes` to the end.
+fn reasons_to_end(
+    out: &mut Vec<u8>,
+    ev: &Event,
+    p: &PacketInfo,
+    cat: &Catalogue,
+    version: Version,
+) {
     out.extend_from_slice(b",\"reason_codes\":[");
     for (i, c) in p.reason_codes.iter().enumerate() {
         if i > 0 {
@@ -201,6 +253,18 @@ pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, 
         }
         out.push(b']');
     }
+    if p.malformed.is_none() && ev.anomalies.is_empty() {
+        out.extend_from_slice(
+            b",\"malformed\":false,\"anomalies\":[],\"anomaly_details\":[],\"answers\":",
+        );
+    } else {
+        malformed_and_anomalies(out, ev, p);
+    }
+    answers_to_end(out, p, cat, version);
+}
+
+/// The `malformed` .. `anomaly_details` fields of a packet line, and the `answers` key.
+fn malformed_and_anomalies(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo) {
     out.extend_from_slice(b",\"malformed\":");
     match &p.malformed {
         Some(m) => push_str(out, m),
@@ -221,6 +285,10 @@ pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, 
         push_str(out, &a.describe());
     }
     out.extend_from_slice(b"],\"answers\":");
+}
+
+/// The fields of a packet line from the `answers` value to the end.
+fn answers_to_end(out: &mut Vec<u8>, p: &PacketInfo, cat: &Catalogue, version: Version) {
     match p.answers {
         Some(a) => {
             out.extend_from_slice(b"{\"id\":");
