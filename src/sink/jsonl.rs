@@ -81,7 +81,8 @@ impl StreamNames {
             stream.push('-');
             push_addr(&mut stream, &label.server);
             let id = label.client_id.as_deref();
-            let mut fragments = [Vec::new(), Vec::new()];
+            let room = stream.len() + id.map_or(0, str::len) + 64;
+            let mut fragments = [Vec::with_capacity(room), Vec::with_capacity(room)];
             for (f, dir) in fragments.iter_mut().zip([Dir::ToServer, Dir::ToClient]) {
                 super::jsonw::conn_fragment(f, &stream, Some(dir), id);
             }
@@ -385,7 +386,10 @@ impl<W: Write> Sink for JsonlSink<W> {
                     Some(t) => std::borrow::Cow::Borrowed(t.stream.as_str()),
                     None => std::borrow::Cow::Owned(ev.conn.stream()),
                 };
-                write_line(out, line, &other_json(ev, &stream))
+                line.clear();
+                super::jsonother::other_line(line, ev, &stream);
+                line.push(b'\n');
+                out.write_all(line)
             }
         };
         pipe_ok(r)

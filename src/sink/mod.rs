@@ -2,6 +2,7 @@
 
 pub mod csv;
 pub mod jsonl;
+pub mod jsonother;
 pub mod jsonw;
 pub mod schema;
 pub mod summary;
