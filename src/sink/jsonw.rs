@@ -28,10 +28,28 @@ fn needs_escape(b: &[u8]) -> bool {
             return true;
         }
     }
-    words
-        .remainder()
-        .iter()
-        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
+    // The tail as one more word, padded with a byte that needs no escape.
+    let rest = words.remainder();
+    if rest.is_empty() {
+        return false;
+    }
+    let mut a = [b'a'; 8];
+    if let Some(head) = a.get_mut(..rest.len()) {
+        head.copy_from_slice(rest);
+    }
+    let x = u64::from_le_bytes(a);
+    below(x, 0x20) | below(x ^ (ONES * 0x22), 1) | below(x ^ (ONES * 0x5c), 1) != 0
+}
+
+/// Appends a packet type's name as a JSON string: the names are plain capitals, so they
+/// are copied without the escape scan (a test checks every one).
+#[inline]
+fn push_type_name(out: &mut Vec<u8>, t: PacketType) {
+    let name = t.name().as_bytes();
+    out.reserve(name.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(name);
+    out.push(b'"');
 }
 
 /// Appends `s` as a JSON string, escaped exactly as serde_json does.
@@ -154,7 +172,7 @@ pub fn packet_line_with(
     out.extend_from_slice(b",\"frame\":");
     push_u64(out, ev.frame_no);
     out.extend_from_slice(conn);
-    push_str(out, p.ptype.name());
+    push_type_name(out, p.ptype);
     out.extend_from_slice(b",\"type_num\":");
     push_u64(out, u64::from(p.ptype.0));
     out.extend_from_slice(b",\"version\":");
@@ -294,7 +312,7 @@ fn answers_to_end(out: &mut Vec<u8>, p: &PacketInfo, cat: &Catalogue, version: V
             out.extend_from_slice(b"{\"id\":");
             push_u64(out, a.request);
             out.extend_from_slice(b",\"type\":");
-            push_str(out, a.request_type.name());
+            push_type_name(out, a.request_type);
             out.extend_from_slice(b",\"frame\":");
             push_u64(out, a.request_frame);
             out.extend_from_slice(b",\"latency_ms\":");
@@ -376,15 +394,33 @@ mod tests {
     fn the_word_at_a_time_escape_test_matches_the_byte_test() {
         // Every byte value at every position of a 17-byte string (two words and a tail), on
         // a background of bytes next to the special ones.
+        // Every length up to two words and a tail, so every tail length is padded.
         for bg in [b'a', 0x21, 0x23, 0x5b, 0x5d, 0x20, 0xff, 0x80] {
-            for pos in 0..17 {
-                for c in 0..=255u8 {
-                    let mut b = [bg; 17];
-                    b[pos] = c;
-                    let naive = b.iter().any(|&x| x < 0x20 || x == b'"' || x == b'\\');
-                    assert_eq!(needs_escape(&b), naive, "bg {bg:#x} pos {pos} byte {c:#x}");
+            for len in 1..=17 {
+                for pos in 0..len {
+                    for c in 0..=255u8 {
+                        let mut b = [bg; 17];
+                        b[pos] = c;
+                        let b = &b[..len];
+                        let naive = b.iter().any(|&x| x < 0x20 || x == b'"' || x == b'\\');
+                        assert_eq!(
+                            needs_escape(b),
+                            naive,
+                            "bg {bg:#x} len {len} pos {pos} {c:#x}"
+                        );
+                    }
                 }
             }
+        }
+        assert!(!needs_escape(b""));
+    }
+
+    #[test]
+    fn type_names_need_no_escape() {
+        for t in 0..=255u8 {
+            let mut got = Vec::new();
+            push_type_name(&mut got, PacketType(t));
+            assert_eq!(got, serde_json::to_vec(PacketType(t).name()).unwrap());
         }
     }
 
