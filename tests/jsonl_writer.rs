@@ -1,5 +1,5 @@
-//! The hand-written JSON Lines packet writer gives the same bytes as serde_json on every
-//! packet of every capture in the corpus (and on a generated benchmark capture).
+//! The hand-written JSON Lines writers give the same bytes as serde_json on every packet (and
+//! every other event) of every capture in the corpus (and on a generated benchmark capture).
 
 #[allow(dead_code, unused_imports)]
 #[path = "../src/bin/mqttscope-gencap/gen.rs"]
@@ -20,7 +20,8 @@ use mqttscope::limits::Limits;
 use mqttscope::mqtt::reason::Catalogue;
 use mqttscope::pipeline::Analyzer;
 use mqttscope::session::SessionConfig;
-use mqttscope::sink::jsonl::packet_json;
+use mqttscope::sink::jsonl::{other_json, packet_json};
+use mqttscope::sink::jsonother::other_line;
 use mqttscope::sink::jsonw::packet_line;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -88,12 +89,23 @@ fn hand_written_packet_lines_equal_serde_json() {
     assert!(inputs.len() > 10, "the corpus is found");
     let cat = Catalogue::builtin();
     let mut packets = 0;
+    let mut others = 0;
     for (name, bytes) in inputs {
         for ev in events(bytes) {
+            let stream = ev.conn.stream();
             let EventKind::Packet(p) = &ev.kind else {
+                let want = serde_json::to_string(&other_json(&ev, &stream)).unwrap();
+                let mut got = Vec::new();
+                other_line(&mut got, &ev, &stream);
+                assert_eq!(
+                    String::from_utf8(got).unwrap(),
+                    want,
+                    "{name} event {}",
+                    ev.id
+                );
+                others += 1;
                 continue;
             };
-            let stream = ev.conn.stream();
             let want = serde_json::to_string(&packet_json(&ev, p, &stream, &cat)).unwrap();
             let mut got = Vec::new();
             packet_line(&mut got, &ev, p, &stream, &cat);
@@ -107,4 +119,5 @@ fn hand_written_packet_lines_equal_serde_json() {
         }
     }
     assert!(packets > 1000, "{packets} packets compared");
+    assert!(others > 100, "{others} other lines compared");
 }

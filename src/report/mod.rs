@@ -1,13 +1,15 @@
 //! Run totals: counts per type, reason code, client and anomaly, latencies and capture statistics.
 
 pub mod clients;
+pub mod counts;
 pub mod latency;
 
 use crate::event::{Anomaly, ConnLabel, Event, EventKind, Outcome};
-use crate::mqtt::types::{PacketType, ReasonCode, Version};
+use crate::mqtt::types::{PacketType, ReasonCode};
 pub use clients::ClientTable;
-use latency::Latency;
+pub use counts::{CodeCounts, LatencyKinds, PairKind, TypeCounts};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Counts about one client id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,7 +30,7 @@ pub struct ClientTotals {
     /// Non-success codes by (packet type, code).
     pub failures: BTreeMap<(PacketType, ReasonCode), u64>,
     /// Latency per pair kind.
-    pub latency: BTreeMap<&'static str, Latency>,
+    pub latency: LatencyKinds,
 }
 
 /// Statistics of the layers below MQTT, filled in by the pipeline at the end.
@@ -62,9 +64,9 @@ pub struct Totals {
     /// MQTT packets (malformed included).
     pub packets: u64,
     /// Packets per type and direction (0: to server, 1: to client).
-    pub by_type: BTreeMap<PacketType, [u64; 2]>,
+    pub by_type: TypeCounts,
     /// Codes seen: (packet type, version, code) -> count.
-    pub codes: BTreeMap<(PacketType, Option<Version>, ReasonCode), u64>,
+    pub codes: CodeCounts,
     /// Packets with a failure code.
     pub failures: u64,
     /// Packets with a notable success code.
@@ -78,7 +80,7 @@ pub struct Totals {
     /// Clients past [`MAX_CLIENTS`], folded together so memory does not follow capture size.
     pub other_clients: ClientTotals,
     /// Latency per pair kind over all clients.
-    pub latency: BTreeMap<&'static str, Latency>,
+    pub latency: LatencyKinds,
     /// Requests never answered.
     pub unanswered: u64,
     /// Stream gaps and their bytes.
@@ -93,7 +95,26 @@ pub struct Totals {
     pub capture: CaptureTotals,
     /// Slots of the "(empty id) ADDRESS" keys by address, so an empty id costs no formatting.
     pub(crate) empty_ids: std::collections::HashMap<std::net::IpAddr, u32, clients::FastState>,
+    /// Where the client totals of recent connections are, direct-mapped by connection id and
+    /// checked by label identity: the label of a connection is shared by its events, so most
+    /// events find their client without hashing the id. The label is held, so its address
+    /// cannot be reused by another label while cached.
+    pub(crate) conn_clients: Vec<Option<(Arc<ConnLabel>, ClientRef)>>,
 }
+
+/// Where a connection's client totals are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClientRef {
+    /// The connection has no client id (yet).
+    NoId,
+    /// A slot of `Totals::clients`.
+    Slot(u32),
+    /// `Totals::other_clients`.
+    Other,
+}
+
+/// Slots of `Totals::conn_clients`.
+const CONN_CACHE_SLOTS: usize = 1024;
 
 /// Distinct client ids counted one by one; later ids are folded into `Totals::other_clients`.
 pub const MAX_CLIENTS: usize = 10_000;
@@ -109,49 +130,68 @@ pub fn client_key(label: &ConnLabel) -> Option<String> {
 
 /// The name of a request/answer pair kind, from the request's and the answer's types.
 pub fn pair_kind(request: PacketType, answer: PacketType) -> &'static str {
-    if (request, answer) == (PacketType::CONNECT, PacketType::AUTH) {
-        return "CONNECT-AUTH";
-    }
-    match answer {
-        PacketType::CONNACK => "CONNECT-CONNACK",
-        PacketType::PUBACK => "PUBLISH-PUBACK",
-        PacketType::PUBREC => "PUBLISH-PUBREC",
-        PacketType::PUBREL => "PUBREC-PUBREL",
-        PacketType::PUBCOMP => "PUBREL-PUBCOMP",
-        PacketType::SUBACK => "SUBSCRIBE-SUBACK",
-        PacketType::UNSUBACK => "UNSUBSCRIBE-UNSUBACK",
-        PacketType::PINGRESP => "PINGREQ-PINGRESP",
-        PacketType::AUTH => "AUTH-AUTH",
-        _ => "other",
-    }
+    PairKind::of(request, answer).name()
 }
 
 impl Totals {
-    /// The totals of a connection's client: one lookup, the key copied only for a new client;
-    /// past [`MAX_CLIENTS`] ids, the shared `other_clients`.
-    fn client_mut(&mut self, label: &ConnLabel) -> Option<&mut ClientTotals> {
-        let id = label.client_id.as_deref()?;
+    /// Where the totals of a connection's client are: one hashed lookup, the key copied only
+    /// for a new client; past [`MAX_CLIENTS`] ids, the shared `other_clients`.
+    #[inline(never)]
+    fn lookup_client(&mut self, label: &ConnLabel) -> ClientRef {
+        let Some(id) = label.client_id.as_deref() else {
+            return ClientRef::NoId;
+        };
         let known = if id.is_empty() {
             self.empty_ids.get(&label.client.ip()).copied()
         } else {
             self.clients.slot(id)
         };
-        let slot = match known {
-            Some(s) => s,
-            None => {
-                let key = client_key(label)?;
-                let s = match self.clients.slot(&key) {
-                    Some(s) => s,
-                    None if self.clients.len() < MAX_CLIENTS => self.clients.insert(key),
-                    None => return Some(&mut self.other_clients),
-                };
-                if id.is_empty() {
-                    self.empty_ids.insert(label.client.ip(), s);
-                }
-                s
-            }
+        if let Some(s) = known {
+            return ClientRef::Slot(s);
+        }
+        let Some(key) = client_key(label) else {
+            return ClientRef::NoId;
         };
-        self.clients.at_mut(slot)
+        let s = match self.clients.slot(&key) {
+            Some(s) => s,
+            None if self.clients.len() < MAX_CLIENTS => self.clients.insert(key),
+            None => return ClientRef::Other,
+        };
+        if id.is_empty() {
+            self.empty_ids.insert(label.client.ip(), s);
+        }
+        ClientRef::Slot(s)
+    }
+
+    /// [`Totals::lookup_client`] through the per-connection cache. A label's answer never
+    /// changes: its id is fixed, a slot stays, and the table only grows (a key that found it
+    /// full would find it full again).
+    #[inline(always)]
+    fn client_ref(&mut self, label: &Arc<ConnLabel>) -> ClientRef {
+        let i = (label.id.0 % CONN_CACHE_SLOTS as u64) as usize;
+        if let Some(Some((l, r))) = self.conn_clients.get(i) {
+            if Arc::ptr_eq(l, label) {
+                return *r;
+            }
+        }
+        let r = self.lookup_client(label);
+        if self.conn_clients.is_empty() {
+            self.conn_clients.resize(CONN_CACHE_SLOTS, None);
+        }
+        if let Some(slot) = self.conn_clients.get_mut(i) {
+            *slot = Some((Arc::clone(label), r));
+        }
+        r
+    }
+
+    /// The totals of a connection's client, when it has a client id.
+    #[inline]
+    fn client_mut(&mut self, label: &Arc<ConnLabel>) -> Option<&mut ClientTotals> {
+        match self.client_ref(label) {
+            ClientRef::NoId => None,
+            ClientRef::Slot(s) => self.clients.at_mut(s),
+            ClientRef::Other => Some(&mut self.other_clients),
+        }
     }
 
     /// Counts one event.
@@ -169,7 +209,7 @@ impl Totals {
             EventKind::Packet(p) => {
                 self.packets += 1;
                 let d = ev.dir.map_or(0, |d| d.index());
-                self.by_type.entry(p.ptype).or_default()[d] += 1;
+                self.by_type.add(p.ptype, d);
                 match p.outcome {
                     Outcome::Failure => self.failures += 1,
                     Outcome::Notice => self.notices += 1,
@@ -177,11 +217,13 @@ impl Totals {
                     Outcome::Success => {}
                 }
                 for c in &p.reason_codes {
-                    *self.codes.entry((p.ptype, p.version, *c)).or_default() += 1;
+                    self.codes.add((p.ptype, p.version, *c));
                 }
-                let kind = p.answers.map(|a| pair_kind(a.request_type, p.ptype));
-                if let (Some(a), Some(kind)) = (p.answers, kind) {
-                    self.latency.entry(kind).or_default().add(a.latency_ns);
+                let pair = p
+                    .answers
+                    .map(|a| (PairKind::of(a.request_type, p.ptype), a.latency_ns));
+                if let Some((kind, ns)) = pair {
+                    self.latency.add(kind, ns);
                 }
                 if let Some(c) = self.client_mut(&ev.conn) {
                     c.packets += 1;
@@ -196,8 +238,8 @@ impl Totals {
                             *c.failures.entry((p.ptype, *code)).or_default() += 1;
                         }
                     }
-                    if let (Some(a), Some(kind)) = (p.answers, kind) {
-                        c.latency.entry(kind).or_default().add(a.latency_ns);
+                    if let Some((kind, ns)) = pair {
+                        c.latency.add(kind, ns);
                     }
                 }
             }

@@ -6,7 +6,7 @@ use crate::event::{ConnLabel, Event, EventKind, PacketInfo};
 use crate::mqtt::reason::{Catalogue, Severity};
 use crate::mqtt::types::Version;
 use crate::report::Totals;
-use crate::tcp::ConnId;
+use crate::tcp::Dir;
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -30,42 +30,69 @@ pub struct JsonlSink<W: Write> {
 /// Slots of [`StreamNames`].
 const STREAM_SLOTS: usize = 1024;
 
-/// A bounded cache of the "client-server" stream names of recent connections: the text is the
-/// same for every event of a connection, and formatting addresses cost more than the rest of
-/// a line's numbers (IPv6 goes through `fmt`).
+/// The text of one connection's lines, made once per connection label.
+struct ConnText {
+    /// The label it was made from (held, so its address is not reused while cached).
+    label: Arc<ConnLabel>,
+    /// "client-server", as `ConnLabel::stream`.
+    stream: String,
+    /// The connection's part of a packet line ([`super::jsonw::conn_fragment`]) for each
+    /// direction (0: to server or none, 1: to client).
+    fragments: [Vec<u8>; 2],
+}
+
+/// A bounded cache of the text of recent connections, direct-mapped by connection id: the
+/// stream name and the `stream`, `dir` and `client_id` fields are the same for every event
+/// of a connection, and formatting addresses cost more than the rest of a line's numbers
+/// (IPv6 goes through `fmt`).
 struct StreamNames {
-    slots: Vec<Option<(ConnId, SocketAddr, SocketAddr, String)>>,
+    slots: Vec<Option<ConnText>>,
 }
 
 impl StreamNames {
     fn new() -> Self {
         StreamNames {
-            slots: vec![None; STREAM_SLOTS],
+            slots: std::iter::repeat_with(|| None).take(STREAM_SLOTS).collect(),
         }
     }
 
-    /// The stream name of `label` (the same text as `ConnLabel::stream`).
-    fn get(&mut self, label: &ConnLabel) -> &str {
+    /// The text of `label`'s connection: made again when the slot holds another connection
+    /// or the label changed (its client id arrived, its orientation was swapped).
+    fn get(&mut self, label: &Arc<ConnLabel>) -> Option<&ConnText> {
         let i = (label.id.0 % STREAM_SLOTS as u64) as usize;
-        let Some(slot) = self.slots.get_mut(i) else {
-            return "";
+        let slot = self.slots.get_mut(i)?;
+        let hit = match slot {
+            Some(t) if Arc::ptr_eq(&t.label, label) => true,
+            Some(t) if *t.label == **label => {
+                t.label = Arc::clone(label);
+                true
+            }
+            _ => false,
         };
-        let hit = matches!(slot, Some((id, c, s, _))
-            if *id == label.id && *c == label.client && *s == label.server);
         if !hit {
-            let mut name = match slot.take() {
-                Some((_, _, _, mut old)) => {
-                    old.clear();
-                    old
+            let mut stream = match slot.take() {
+                Some(mut old) => {
+                    old.stream.clear();
+                    old.stream
                 }
                 None => String::with_capacity(48),
             };
-            push_addr(&mut name, &label.client);
-            name.push('-');
-            push_addr(&mut name, &label.server);
-            *slot = Some((label.id, label.client, label.server, name));
+            push_addr(&mut stream, &label.client);
+            stream.push('-');
+            push_addr(&mut stream, &label.server);
+            let id = label.client_id.as_deref();
+            let room = stream.len() + id.map_or(0, str::len) + 64;
+            let mut fragments = [Vec::with_capacity(room), Vec::with_capacity(room)];
+            for (f, dir) in fragments.iter_mut().zip([Dir::ToServer, Dir::ToClient]) {
+                super::jsonw::conn_fragment(f, &stream, Some(dir), id);
+            }
+            *slot = Some(ConnText {
+                label: Arc::clone(label),
+                stream,
+                fragments,
+            });
         }
-        slot.as_ref().map_or("", |e| e.3.as_str())
+        slot.as_ref()
     }
 }
 
@@ -339,15 +366,31 @@ impl<W: Write> Sink for JsonlSink<W> {
             ..
         } = self;
         // The same text as `ConnLabel::stream`, without a new String per event.
-        let stream = streams.get(&ev.conn);
-        let r = match &ev.kind {
-            EventKind::Packet(p) => {
+        let text = streams.get(&ev.conn);
+        let r = match (&ev.kind, text) {
+            (EventKind::Packet(p), Some(t)) => {
+                let conn = t.fragments.get(ev.dir.map_or(0, |d| d.index()));
                 line.clear();
-                super::jsonw::packet_line(line, ev, p, stream, catalogue);
+                super::jsonw::packet_line_with(line, ev, p, conn.map_or(&[][..], |c| c), catalogue);
                 line.push(b'\n');
                 out.write_all(line)
             }
-            _ => write_line(out, line, &other_json(ev, stream)),
+            (EventKind::Packet(p), None) => {
+                line.clear();
+                super::jsonw::packet_line(line, ev, p, &ev.conn.stream(), catalogue);
+                line.push(b'\n');
+                out.write_all(line)
+            }
+            (_, t) => {
+                let stream = match t {
+                    Some(t) => std::borrow::Cow::Borrowed(t.stream.as_str()),
+                    None => std::borrow::Cow::Owned(ev.conn.stream()),
+                };
+                line.clear();
+                super::jsonother::other_line(line, ev, &stream);
+                line.push(b'\n');
+                out.write_all(line)
+            }
         };
         pipe_ok(r)
     }
@@ -379,6 +422,7 @@ mod tests {
 
     #[test]
     fn stream_names_follow_each_connection_and_its_orientation() {
+        use crate::tcp::ConnId;
         let mut names = StreamNames::new();
         let mut label = ConnLabel {
             id: ConnId(5),
@@ -387,18 +431,37 @@ mod tests {
             client_id: None,
             version: None,
         };
-        assert_eq!(names.get(&label), label.stream());
+        let text = |names: &mut StreamNames, l: &ConnLabel| {
+            let t = names.get(&Arc::new(l.clone())).unwrap();
+            let mut want = Vec::new();
+            crate::sink::jsonw::conn_fragment(
+                &mut want,
+                &l.stream(),
+                Some(Dir::ToClient),
+                l.client_id.as_deref(),
+            );
+            assert_eq!(t.fragments[1], want);
+            t.stream.clone()
+        };
+        assert_eq!(text(&mut names, &label), label.stream());
         // Orientation swapped by content: same id, new text.
         std::mem::swap(&mut label.client, &mut label.server);
-        assert_eq!(names.get(&label), label.stream());
+        assert_eq!(text(&mut names, &label), label.stream());
+        // The client id arrives: new fragments.
+        label.client_id = Some("dev\"1".into());
+        assert_eq!(text(&mut names, &label), label.stream());
         // Another connection in the same slot replaces it.
         let other = ConnLabel {
             id: ConnId(5 + STREAM_SLOTS as u64),
             client: "10.0.0.9:1".parse().unwrap(),
             ..label.clone()
         };
-        assert_eq!(names.get(&other), other.stream());
-        assert_eq!(names.get(&label), label.stream());
+        assert_eq!(text(&mut names, &other), other.stream());
+        assert_eq!(text(&mut names, &label), label.stream());
+        // The same label shared by events: a hit on identity.
+        let shared = Arc::new(label.clone());
+        assert!(names.get(&shared).is_some());
+        assert!(Arc::ptr_eq(&names.get(&shared).unwrap().label, &shared));
     }
 
     #[test]

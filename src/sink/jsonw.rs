@@ -6,6 +6,7 @@
 use crate::event::{Event, PacketInfo};
 use crate::mqtt::reason::{Catalogue, Severity};
 use crate::mqtt::types::{PacketType, Version};
+use crate::tcp::Dir;
 
 /// Lowercase hex digits, as serde_json writes `\u00XX` escapes.
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -27,22 +28,49 @@ fn needs_escape(b: &[u8]) -> bool {
             return true;
         }
     }
-    words
-        .remainder()
-        .iter()
-        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
+    // The tail as one more word, padded with a byte that needs no escape.
+    let rest = words.remainder();
+    if rest.is_empty() {
+        return false;
+    }
+    let mut a = [b'a'; 8];
+    if let Some(head) = a.get_mut(..rest.len()) {
+        head.copy_from_slice(rest);
+    }
+    let x = u64::from_le_bytes(a);
+    below(x, 0x20) | below(x ^ (ONES * 0x22), 1) | below(x ^ (ONES * 0x5c), 1) != 0
+}
+
+/// Appends a packet type's name as a JSON string: the names are plain capitals, so they
+/// are copied without the escape scan (a test checks every one).
+#[inline]
+fn push_type_name(out: &mut Vec<u8>, t: PacketType) {
+    let name = t.name().as_bytes();
+    out.reserve(name.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(name);
+    out.push(b'"');
 }
 
 /// Appends `s` as a JSON string, escaped exactly as serde_json does.
+#[inline]
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
     let b = s.as_bytes();
     // Most strings need no escape: one branch-free pass (it vectorises), then one copy.
     if !needs_escape(b) {
+        out.reserve(b.len() + 2);
+        out.push(b'"');
         out.extend_from_slice(b);
         out.push(b'"');
         return;
     }
+    push_escaped(out, b);
+}
+
+/// [`push_str`] for a string with at least one byte to escape.
+#[cold]
+fn push_escaped(out: &mut Vec<u8>, b: &[u8]) {
+    out.push(b'"');
     let mut start = 0;
     for (i, &c) in b.iter().enumerate() {
         let esc: &[u8] = match c {
@@ -70,25 +98,20 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Appends an unsigned integer in decimal.
-pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut d = [0u8; 20];
-    let mut i = d.len();
-    loop {
-        i -= 1;
-        d[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(d.get(i..).unwrap_or(&[]));
+/// Appends an unsigned integer in decimal (itoa, as serde_json writes integers).
+#[inline]
+pub fn push_u64(out: &mut Vec<u8>, n: u64) {
+    let mut b = itoa::Buffer::new();
+    out.extend_from_slice(b.format(n).as_bytes());
 }
 
-/// Appends a float as serde_json writes it (null when not finite).
+/// Appends a float as serde_json writes it (its own formatter, zmij; null when not finite).
+#[inline]
 pub fn push_f64(out: &mut Vec<u8>, v: f64) {
-    // serde_json's own formatting, into the same buffer: no intermediate string.
-    if serde_json::to_writer(&mut *out, &v).is_err() {
+    if v.is_finite() {
+        let mut b = zmij::Buffer::new();
+        out.extend_from_slice(b.format_finite(v).as_bytes());
+    } else {
         out.extend_from_slice(b"null");
     }
 }
@@ -114,21 +137,42 @@ fn push_opt_str(out: &mut Vec<u8>, v: Option<&str>) {
 /// Appends the `packet` line of `ev` (no newline); the same bytes as
 /// `serde_json::to_writer(out, &packet_json(ev, p, stream, cat))`.
 pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, cat: &Catalogue) {
+    let mut conn = Vec::new();
+    conn_fragment(&mut conn, stream, ev.dir, ev.conn.client_id.as_deref());
+    packet_line_with(out, ev, p, &conn, cat);
+}
+
+/// Appends the part of a `packet` line that depends only on the connection and direction:
+/// `,"stream":..,"dir":..,"client_id":..,"type":` (see [`packet_line_with`]).
+pub fn conn_fragment(out: &mut Vec<u8>, stream: &str, dir: Option<Dir>, client_id: Option<&str>) {
+    out.extend_from_slice(b",\"stream\":");
+    push_str(out, stream);
+    out.extend_from_slice(b",\"dir\":");
+    push_str(out, dir.map_or("c2s", |d| d.as_str()));
+    out.extend_from_slice(b",\"client_id\":");
+    push_opt_str(out, client_id);
+    out.extend_from_slice(b",\"type\":");
+}
+
+/// [`packet_line`] with the connection's part already made by [`conn_fragment`] (the JSON
+/// Lines sink keeps it per connection and direction).
+pub fn packet_line_with(
+    out: &mut Vec<u8>,
+    ev: &Event,
+    p: &PacketInfo,
+    conn: &[u8],
+    cat: &Catalogue,
+) {
     let version = p.version.unwrap_or(Version::V5);
+    out.reserve(384 + conn.len());
     out.extend_from_slice(b"{\"kind\":\"packet\",\"id\":");
     push_u64(out, ev.id);
     out.extend_from_slice(b",\"ts\":");
     push_f64(out, ev.ts.as_secs_f64());
     out.extend_from_slice(b",\"frame\":");
     push_u64(out, ev.frame_no);
-    out.extend_from_slice(b",\"stream\":");
-    push_str(out, stream);
-    out.extend_from_slice(b",\"dir\":");
-    push_str(out, ev.dir.map_or("c2s", |d| d.as_str()));
-    out.extend_from_slice(b",\"client_id\":");
-    push_opt_str(out, ev.conn.client_id.as_deref());
-    out.extend_from_slice(b",\"type\":");
-    push_str(out, p.ptype.name());
+    out.extend_from_slice(conn);
+    push_type_name(out, p.ptype);
     out.extend_from_slice(b",\"type_num\":");
     push_u64(out, u64::from(p.ptype.0));
     out.extend_from_slice(b",\"version\":");
@@ -137,10 +181,26 @@ pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, 
     push_opt_u64(out, p.packet_id.map(u64::from));
     out.extend_from_slice(b",\"qos\":");
     push_opt_u64(out, p.qos.map(u64::from));
-    out.extend_from_slice(b",\"dup\":");
-    push_bool(out, p.dup);
-    out.extend_from_slice(b",\"retain\":");
-    push_bool(out, p.retain);
+    out.extend_from_slice(match (p.dup, p.retain) {
+        (false, false) => b",\"dup\":false,\"retain\":false",
+        (false, true) => b",\"dup\":false,\"retain\":true",
+        (true, false) => b",\"dup\":true,\"retain\":false",
+        (true, true) => b",\"dup\":true,\"retain\":true",
+    });
+    let sub = matches!(p.ptype, PacketType::SUBSCRIBE | PacketType::UNSUBSCRIBE);
+    if p.topic.is_none() && p.topic_alias.is_none() && p.topic_resolved.is_none() && !sub {
+        // Every packet but PUBLISH and (UN)SUBSCRIBE: one literal.
+        out.extend_from_slice(
+            b",\"topic\":null,\"topic_alias\":null,\"topic_resolved\":null,\"topics\":null",
+        );
+    } else {
+        topic_fields(out, p, sub);
+    }
+    reasons_to_end(out, ev, p, cat, version);
+}
+
+/// The `topic` .. `topics` fields of a packet line.
+fn topic_fields(out: &mut Vec<u8>, p: &PacketInfo, sub: bool) {
     out.extend_from_slice(b",\"topic\":");
     push_opt_str(out, p.topic.as_deref());
     out.extend_from_slice(b",\"topic_alias\":");
@@ -148,7 +208,7 @@ pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, 
     out.extend_from_slice(b",\"topic_resolved\":");
     push_opt_str(out, p.topic_resolved.as_deref());
     out.extend_from_slice(b",\"topics\":");
-    if matches!(p.ptype, PacketType::SUBSCRIBE | PacketType::UNSUBSCRIBE) {
+    if sub {
         out.push(b'[');
         for (i, t) in p.topics.iter().enumerate() {
             if i > 0 {
@@ -164,6 +224,16 @@ pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, 
     } else {
         out.extend_from_slice(b"null");
     }
+}
+
+/// The fields of a packet line from `reason_codes` to the end.
+fn reasons_to_end(
+    out: &mut Vec<u8>,
+    ev: &Event,
+    p: &PacketInfo,
+    cat: &Catalogue,
+    version: Version,
+) {
     out.extend_from_slice(b",\"reason_codes\":[");
     for (i, c) in p.reason_codes.iter().enumerate() {
         if i > 0 {
@@ -201,6 +271,18 @@ pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, 
         }
         out.push(b']');
     }
+    if p.malformed.is_none() && ev.anomalies.is_empty() {
+        out.extend_from_slice(
+            b",\"malformed\":false,\"anomalies\":[],\"anomaly_details\":[],\"answers\":",
+        );
+    } else {
+        malformed_and_anomalies(out, ev, p);
+    }
+    answers_to_end(out, p, cat, version);
+}
+
+/// The `malformed` .. `anomaly_details` fields of a packet line, and the `answers` key.
+fn malformed_and_anomalies(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo) {
     out.extend_from_slice(b",\"malformed\":");
     match &p.malformed {
         Some(m) => push_str(out, m),
@@ -221,12 +303,16 @@ pub fn packet_line(out: &mut Vec<u8>, ev: &Event, p: &PacketInfo, stream: &str, 
         push_str(out, &a.describe());
     }
     out.extend_from_slice(b"],\"answers\":");
+}
+
+/// The fields of a packet line from the `answers` value to the end.
+fn answers_to_end(out: &mut Vec<u8>, p: &PacketInfo, cat: &Catalogue, version: Version) {
     match p.answers {
         Some(a) => {
             out.extend_from_slice(b"{\"id\":");
             push_u64(out, a.request);
             out.extend_from_slice(b",\"type\":");
-            push_str(out, a.request_type.name());
+            push_type_name(out, a.request_type);
             out.extend_from_slice(b",\"frame\":");
             push_u64(out, a.request_frame);
             out.extend_from_slice(b",\"latency_ms\":");
@@ -308,15 +394,33 @@ mod tests {
     fn the_word_at_a_time_escape_test_matches_the_byte_test() {
         // Every byte value at every position of a 17-byte string (two words and a tail), on
         // a background of bytes next to the special ones.
+        // Every length up to two words and a tail, so every tail length is padded.
         for bg in [b'a', 0x21, 0x23, 0x5b, 0x5d, 0x20, 0xff, 0x80] {
-            for pos in 0..17 {
-                for c in 0..=255u8 {
-                    let mut b = [bg; 17];
-                    b[pos] = c;
-                    let naive = b.iter().any(|&x| x < 0x20 || x == b'"' || x == b'\\');
-                    assert_eq!(needs_escape(&b), naive, "bg {bg:#x} pos {pos} byte {c:#x}");
+            for len in 1..=17 {
+                for pos in 0..len {
+                    for c in 0..=255u8 {
+                        let mut b = [bg; 17];
+                        b[pos] = c;
+                        let b = &b[..len];
+                        let naive = b.iter().any(|&x| x < 0x20 || x == b'"' || x == b'\\');
+                        assert_eq!(
+                            needs_escape(b),
+                            naive,
+                            "bg {bg:#x} len {len} pos {pos} {c:#x}"
+                        );
+                    }
                 }
             }
+        }
+        assert!(!needs_escape(b""));
+    }
+
+    #[test]
+    fn type_names_need_no_escape() {
+        for t in 0..=255u8 {
+            let mut got = Vec::new();
+            push_type_name(&mut got, PacketType(t));
+            assert_eq!(got, serde_json::to_vec(PacketType(t).name()).unwrap());
         }
     }
 

@@ -2,9 +2,11 @@
 
 pub mod csv;
 pub mod jsonl;
+pub mod jsonother;
 pub mod jsonw;
 pub mod schema;
 pub mod summary;
+pub mod summaryw;
 pub mod text;
 
 use crate::event::Event;

@@ -147,13 +147,19 @@ impl<W: Write> TextSink<W> {
     }
 
     fn packet(&mut self, p: &PacketInfo) {
-        let name = format!("{:<11}", p.ptype.name());
+        // `format!("{:<11}")` by hand: the names are ASCII.
+        let mut name = String::with_capacity(12);
+        name.push_str(p.ptype.name());
+        while name.len() < 11 {
+            name.push(' ');
+        }
         match p.outcome {
             Outcome::Malformed => self.paint(MAGENTA, &name),
             Outcome::Failure => self.paint(BOLD_RED, &name),
             _ => self.line.push_str(&name),
         }
-        let mut f = String::new();
+        // The fields go straight onto the line.
+        let f = &mut self.line;
         if let Some(c) = &p.connect {
             let _ = write!(
                 f,
@@ -193,7 +199,8 @@ impl<W: Write> TextSink<W> {
             }
         }
         if let Some(q) = p.qos {
-            let _ = write!(f, " qos={q}");
+            f.push_str(" qos=");
+            f.push_str(itoa::Buffer::new().format(q));
         }
         if p.retain {
             f.push_str(" retain");
@@ -202,7 +209,8 @@ impl<W: Write> TextSink<W> {
             f.push_str(" dup");
         }
         if let Some(id) = p.packet_id {
-            let _ = write!(f, " id={id}");
+            f.push_str(" id=");
+            f.push_str(itoa::Buffer::new().format(id));
         }
         for t in &p.topics {
             match t.qos {
@@ -215,12 +223,12 @@ impl<W: Write> TextSink<W> {
             }
         }
         if let Some(n) = p.payload_len {
-            let _ = write!(f, " len={n}");
+            f.push_str(" len=");
+            f.push_str(itoa::Buffer::new().format(n));
         }
         if let Some(pv) = p.payload_preview.as_deref().filter(|s| !s.is_empty()) {
             let _ = write!(f, " payload={}", pv.replace('\n', " "));
         }
-        self.line.push_str(&f);
         self.codes(p);
         if let Some(s) = &p.reason_string {
             let _ = write!(self.line, " reason_string={s:?}");
