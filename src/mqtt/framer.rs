@@ -271,7 +271,16 @@ impl Framer {
         }
     }
 
+    #[inline]
     fn flush(&mut self, out: &mut impl FnMut(FrameEvent<'_>)) {
+        // `defer` fills slot 0 first: nothing deferred is the common case, checked inline.
+        if self.deferred[0].is_some() {
+            self.flush_deferred(out);
+        }
+    }
+
+    #[cold]
+    fn flush_deferred(&mut self, out: &mut impl FnMut(FrameEvent<'_>)) {
         for slot in &mut self.deferred {
             if let Some((offset, len, reason)) = slot.take() {
                 out(FrameEvent::Skipped {
@@ -465,11 +474,16 @@ impl Framer {
 
     /// Decides resync candidates held when a gap came, knowing that their stretch ends at the
     /// gap, then applies the gap.
+    #[inline]
     fn settle_before_gap(&mut self, out: &mut impl FnMut(FrameEvent<'_>)) {
-        let len = std::mem::take(&mut self.gap_after_held);
-        if len == 0 {
-            return;
+        if self.gap_after_held != 0 {
+            self.settle_held(out);
         }
+    }
+
+    #[cold]
+    fn settle_held(&mut self, out: &mut impl FnMut(FrameEvent<'_>)) {
+        let len = std::mem::take(&mut self.gap_after_held);
         self.flush(out);
         let held = std::mem::take(&mut self.buf);
         self.pos -= held.len() as u64;
