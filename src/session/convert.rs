@@ -1,5 +1,6 @@
 //! Flattens a decoded packet into the owned `PacketInfo` of an event.
 
+use super::intern::Recent;
 use crate::event::{ConnectInfo, Outcome, PacketInfo, TopicEntry};
 use crate::mqtt::error::DecodeError;
 use crate::mqtt::framer::RawPacket;
@@ -141,12 +142,21 @@ pub fn packet_info(
     opts: &ConvertOptions,
 ) -> PacketInfo {
     let mut info = PacketInfo::default();
-    packet_info_into(&mut info, raw, pkt, version, cat, opts);
+    packet_info_into(
+        &mut info,
+        raw,
+        pkt,
+        version,
+        cat,
+        opts,
+        &mut Recent::default(),
+    );
     info
 }
 
 /// [`packet_info`] written into `info` (a default `PacketInfo`, typically already boxed for
-/// its event), so the large struct is not moved on the per-packet path.
+/// its event), so the large struct is not moved on the per-packet path; PUBLISH topics are
+/// shared with the recent ones of `topics`.
 pub fn packet_info_into(
     info: &mut PacketInfo,
     raw: &RawPacket<'_>,
@@ -154,6 +164,7 @@ pub fn packet_info_into(
     version: Version,
     cat: &Catalogue,
     opts: &ConvertOptions,
+    topics: &mut Recent,
 ) {
     base_into(info, raw, opts);
     if !opts.show_secrets && !info.raw.is_empty() {
@@ -191,7 +202,7 @@ pub fn packet_info_into(
             info.qos = Some(p.qos);
             info.dup = p.dup;
             info.retain = p.retain;
-            info.topic = Some(p.topic.to_string());
+            info.topic = Some(topics.get(p.topic));
             info.topic_alias = p.properties.topic_alias();
             info.payload_len = Some((p.payload.len() as u64 + raw.elided) as u32);
             if opts.preview > 0 {

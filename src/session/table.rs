@@ -751,7 +751,8 @@ fn packet(
             let version = state.version.unwrap_or(Version::V3_1_1);
             let mut info = Box::<PacketInfo>::default();
             let opts = &ctx.cfg.convert;
-            packet_info_into(&mut info, raw, &pkt, version, ctx.catalogue, opts);
+            let topics = &mut state.recent_topics[dir.index()];
+            packet_info_into(&mut info, raw, &pkt, version, ctx.catalogue, opts, topics);
             if state.version.is_none() && raw.header.ptype != PacketType::CONNECT {
                 info.version = None;
             }

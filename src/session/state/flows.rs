@@ -9,6 +9,7 @@ use crate::mqtt::packet::{Publish, SubAck, Subscribe, Unsubscribe};
 use crate::mqtt::types::PacketType;
 use crate::session::alias::Resolved;
 use crate::tcp::Dir;
+use std::sync::Arc;
 
 /// Subscriptions remembered per connection for the granted-QoS check.
 const MAX_SUBSCRIPTIONS: usize = 1024;
@@ -38,9 +39,17 @@ impl ConnState {
             .connect_seen
             .then_some(self.negotiated.topic_alias_maximum[d.index()]);
         let alias = info.topic_alias.unwrap_or(0);
-        match self.aliases[d.index()].apply(p.topic, info.topic_alias, max) {
+        let made;
+        let topic = match &info.topic {
+            Some(t) => t,
+            None => {
+                made = Arc::from(p.topic);
+                &made
+            }
+        };
+        match self.aliases[d.index()].apply(topic, info.topic_alias, max) {
             Resolved::Plain => {}
-            Resolved::Bound => info.topic_resolved = Some(p.topic.to_string()),
+            Resolved::Bound => info.topic_resolved = Some(Arc::clone(topic)),
             Resolved::Used(t) => info.topic_resolved = Some(t),
             Resolved::Unbound if self.seen_from_start() => {
                 out.push(Anomaly::TopicAliasUnbound(alias))
