@@ -127,6 +127,8 @@ pub struct ConnState {
     inflight: InFlight,
     aliases: [AliasSpace; 2],
     subscriptions: Vec<(String, u8)>,
+    /// Granted QoS of recent topics under the current subscriptions (see `flows.rs`).
+    granted_memo: flows::GrantedMemo,
     /// Recent PUBLISH topics per direction (see `intern::Recent`).
     pub recent_topics: [Recent; 2],
 }
@@ -159,6 +161,7 @@ impl ConnState {
             inflight: InFlight::new(cap),
             aliases: [AliasSpace::default(), AliasSpace::default()],
             subscriptions: Vec::new(),
+            granted_memo: Default::default(),
             recent_topics: Default::default(),
         }
     }
