@@ -84,6 +84,8 @@ struct Conn {
     /// CONNECT).
     clean_start: Option<bool>,
     swapped: bool,
+    /// The caps are lowered below the configured ones (memory pressure).
+    lowered: bool,
     label: Arc<ConnLabel>,
     framers: [Framer; 2],
     origins: [Origins; 2],
@@ -295,6 +297,7 @@ impl Sessions {
                     held_bytes: 0,
                     clean_start: None,
                     swapped: false,
+                    lowered: false,
                     label,
                     framers: [new_framer(&self.cfg), new_framer(&self.cfg)],
                     origins: Default::default(),
@@ -590,6 +593,11 @@ fn pressure(
     let budget = cfg.memory_budget;
     let others = total.saturating_sub(before);
     let pressure = others + before + incoming > budget;
+    if !pressure && !c.lowered {
+        // The configured caps are in force already.
+        return false;
+    }
+    c.lowered = pressure;
     let room = budget.saturating_sub(others + before);
     for f in &mut c.framers {
         let cap = if pressure {
