@@ -215,6 +215,8 @@ pub struct Framer {
     elide: bool,
     /// Bytes of the incomplete packet passed over after the `buf` ones.
     elided: u64,
+    /// Whole length of the packet whose payload is being passed over (while `elided > 0`).
+    passing_total: u64,
 }
 
 /// Byte `i` of `a` followed by `b`.
@@ -245,6 +247,7 @@ impl Framer {
             gap_after_held: 0,
             elide: false,
             elided: 0,
+            passing_total: 0,
         }
     }
 
@@ -362,6 +365,23 @@ impl Framer {
 
     /// Consumes the next in-order bytes of the stream, reporting every event to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut impl FnMut(FrameEvent<'_>)) {
+        if self.elided > 0
+            && self.mode == Mode::Sync
+            && self.gap_after_held == 0
+            && self.deferred[0].is_none()
+            && self.passing_total <= self.max_packet as u64
+        {
+            // Inside a payload being passed over, short of its end: only count the bytes.
+            let left = self
+                .passing_total
+                .saturating_sub(self.buf.len() as u64 + self.elided);
+            let n = bytes.len() as u64;
+            if n < left {
+                self.elided += n;
+                self.pos += n;
+                return;
+            }
+        }
         self.settle_before_gap(out);
         self.flush(out);
         let mut input = bytes;
@@ -636,6 +656,7 @@ impl Framer {
                 }
                 if let Some(k) = keep.filter(|&k| self.buf.len() == k) {
                     // Pass over the payload's rest; hand the head out once the packet ends.
+                    self.passing_total = total as u64;
                     let left = total as u64 - k as u64 - self.elided;
                     let n = left.min(rest.len() as u64);
                     self.elided += n;
@@ -768,6 +789,35 @@ mod tests {
         v.extend_from_slice(&[0, 1, b't']);
         v.extend((0..n).map(|i| (i % 251) as u8));
         v
+    }
+
+    #[test]
+    fn a_passed_over_payload_counts_every_feed_and_a_lowered_cap_still_applies() {
+        let big = publish(10_000);
+        for lower_at in [None, Some(3)] {
+            let mut f = Framer::new(1 << 20);
+            f.set_elide_payloads(true);
+            f.set_version(Some(Version::V3_1_1));
+            let mut seen = Vec::new();
+            for (i, seg) in big.chunks(500).enumerate() {
+                if Some(i) == lower_at {
+                    f.set_max_packet(4096);
+                }
+                f.feed(seg, &mut |fe| match fe {
+                    FrameEvent::Packet(p) => seen.push((p.bytes.len() as u64, p.elided)),
+                    FrameEvent::Oversize { size, .. } => seen.push((size, u64::MAX)),
+                    _ => {}
+                });
+            }
+            let total = big.len() as u64;
+            let want = match lower_at {
+                None => (ELIDE_KEEP as u64, total - ELIDE_KEEP as u64),
+                Some(_) => (total, u64::MAX),
+            };
+            assert_eq!(seen, vec![want]);
+            assert_eq!(f.offset(), total);
+            assert_eq!(f.held_from(), total);
+        }
     }
 
     #[test]
