@@ -365,22 +365,8 @@ impl Framer {
 
     /// Consumes the next in-order bytes of the stream, reporting every event to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut impl FnMut(FrameEvent<'_>)) {
-        if self.elided > 0
-            && self.mode == Mode::Sync
-            && self.gap_after_held == 0
-            && self.deferred[0].is_none()
-            && self.passing_total <= self.max_packet as u64
-        {
-            // Inside a payload being passed over, short of its end: only count the bytes.
-            let left = self
-                .passing_total
-                .saturating_sub(self.buf.len() as u64 + self.elided);
-            let n = bytes.len() as u64;
-            if n < left {
-                self.elided += n;
-                self.pos += n;
-                return;
-            }
+        if self.pass_over(bytes.len()) {
+            return;
         }
         self.settle_before_gap(out);
         self.flush(out);
@@ -410,6 +396,31 @@ impl Framer {
             // A large packet passed: do not keep its memory for the life of the connection.
             self.buf = Vec::new();
         }
+    }
+
+    /// Inside the payload of a PUBLISH being passed over and short of its end, `len` next
+    /// bytes are only counted: true when they were (nothing is reported and no packet ends in
+    /// them), false when they must be fed.
+    #[inline]
+    pub fn pass_over(&mut self, len: usize) -> bool {
+        if self.elided == 0
+            || self.mode != Mode::Sync
+            || self.gap_after_held != 0
+            || self.deferred[0].is_some()
+            || self.passing_total > self.max_packet as u64
+        {
+            return false;
+        }
+        let left = self
+            .passing_total
+            .saturating_sub(self.buf.len() as u64 + self.elided);
+        let n = len as u64;
+        if n >= left {
+            return false;
+        }
+        self.elided += n;
+        self.pos += n;
+        true
     }
 
     /// Accounts for `len` lost bytes; a packet cut by them is reported (at the next `feed` or
@@ -818,6 +829,17 @@ mod tests {
             assert_eq!(f.offset(), total);
             assert_eq!(f.held_from(), total);
         }
+        // Counting only: inside the passed-over payload, never at its end or between packets.
+        let mut f = Framer::new(1 << 20);
+        f.set_elide_payloads(true);
+        f.set_version(Some(Version::V3_1_1));
+        assert!(!f.pass_over(10));
+        let (head, tail) = big.split_at(1000);
+        f.feed(head, &mut |_| panic!("nothing ends in the head"));
+        assert!(f.pass_over(10));
+        assert_eq!(f.offset(), 1010);
+        assert!(!f.pass_over(tail.len() - 10));
+        assert_eq!(f.offset(), 1010);
     }
 
     #[test]

@@ -469,6 +469,11 @@ impl Conn {
             ..
         } = self;
         let framer = &mut framers[dir.index()];
+        if framer.pass_over(bytes.len()) {
+            // Inside a payload passed over: no packet ends in these bytes, so their chunk
+            // dates none and needs no origin.
+            return;
+        }
         let origins = &mut origins[dir.index()];
         origins.push(framer.offset() + bytes.len() as u64, ts, frame);
         framer.set_version(state.version);
