@@ -4,8 +4,13 @@ use crate::capture::Ts;
 use crate::mqtt::types::{PacketType, ReasonCode, Version};
 use crate::tcp::{CloseReason, ConnId, Dir, GapReason};
 use crate::timefmt::time_of_day;
+use smallvec::SmallVec;
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+/// Reason codes of one packet, in packet order: up to 16 kept inline (no allocation), the long
+/// lists of a SUBACK on the heap.
+pub type ReasonCodes = SmallVec<[ReasonCode; 16]>;
 
 /// Who a connection is, as known when an event was made (the client id arrives with CONNECT).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,16 +123,17 @@ pub struct PacketInfo {
     pub dup: bool,
     /// PUBLISH RETAIN flag.
     pub retain: bool,
-    /// PUBLISH topic as on the wire (may be empty when an alias is used).
-    pub topic: Option<String>,
+    /// PUBLISH topic as on the wire (may be empty when an alias is used); the text is shared
+    /// between the events of a topic.
+    pub topic: Option<Arc<str>>,
     /// PUBLISH Topic Alias property.
     pub topic_alias: Option<u16>,
-    /// Topic after alias resolution.
-    pub topic_resolved: Option<String>,
+    /// Topic after alias resolution (shared like `topic`).
+    pub topic_resolved: Option<Arc<str>>,
     /// SUBSCRIBE / UNSUBSCRIBE filters.
     pub topics: Vec<TopicEntry>,
     /// Reason / return codes in packet order (implied 0x00 included).
-    pub reason_codes: Vec<ReasonCode>,
+    pub reason_codes: ReasonCodes,
     /// True when the single reason code was implied by a short form.
     pub reason_implied: bool,
     /// Reason String property.

@@ -202,15 +202,17 @@ pub fn validate_topic_filter(f: &str) -> Result<(), &'static str> {
 /// `#` any remaining levels (including none); filters starting with a wildcard do not match
 /// topics starting with `$`.
 pub fn topic_matches(filter: &str, topic: &str) -> bool {
-    if topic.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
+    let (filter, topic) = (filter.as_bytes(), topic.as_bytes());
+    if topic.first() == Some(&b'$') && matches!(filter.first(), Some(b'+' | b'#')) {
         return false;
     }
-    let mut f = filter.split('/');
-    let mut t = topic.split('/');
+    // Byte-wise: '/' never occurs inside a multi-byte UTF-8 character.
+    let mut f = filter.split(|&b| b == b'/');
+    let mut t = topic.split(|&b| b == b'/');
     loop {
         match (f.next(), t.next()) {
-            (Some("#"), _) => return true,
-            (Some("+"), Some(_)) => {}
+            (Some(b"#"), _) => return true,
+            (Some(b"+"), Some(_)) => {}
             (Some(a), Some(b)) if a == b => {}
             (None, None) => return true,
             _ => return false,
@@ -257,6 +259,13 @@ mod tests {
         assert!(!topic_matches("#", "$SYS/broker"));
         assert!(topic_matches("$SYS/#", "$SYS/broker"));
         assert!(!topic_matches("home/temp", "home/temp/x"));
+        // Empty levels, '+' on an empty level, and multi-byte characters compared byte-wise.
+        assert!(topic_matches("a//b", "a//b"));
+        assert!(topic_matches("a/+/b", "a//b"));
+        assert!(!topic_matches("+", "$x"));
+        assert!(topic_matches("m/ü/+", "m/ü/x"));
+        assert!(!topic_matches("m/ü", "m/u"));
+        assert!(topic_matches("+/+", "/"));
         assert!(topic_matches("+/+", "/x"));
     }
 

@@ -455,7 +455,7 @@ fn memory_per_stored_event_stays_within_budget() {
             p.size = 1200;
             p.payload_len = Some(1150);
             p.raw.resize(mqttscope::tui::store::RAW_KEEP, 0x41);
-            p.topic_resolved = Some(format!("site/{}/sensor/{}", i % 50, i % 1000));
+            p.topic_resolved = Some(format!("site/{}/sensor/{}", i % 50, i % 1000).into());
         }
         batch.push(e);
         if batch.len() == 8192 {

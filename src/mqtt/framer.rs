@@ -215,6 +215,8 @@ pub struct Framer {
     elide: bool,
     /// Bytes of the incomplete packet passed over after the `buf` ones.
     elided: u64,
+    /// Whole length of the packet whose payload is being passed over (while `elided > 0`).
+    passing_total: u64,
 }
 
 /// Byte `i` of `a` followed by `b`.
@@ -245,6 +247,7 @@ impl Framer {
             gap_after_held: 0,
             elide: false,
             elided: 0,
+            passing_total: 0,
         }
     }
 
@@ -271,7 +274,16 @@ impl Framer {
         }
     }
 
+    #[inline]
     fn flush(&mut self, out: &mut impl FnMut(FrameEvent<'_>)) {
+        // `defer` fills slot 0 first: nothing deferred is the common case, checked inline.
+        if self.deferred[0].is_some() {
+            self.flush_deferred(out);
+        }
+    }
+
+    #[cold]
+    fn flush_deferred(&mut self, out: &mut impl FnMut(FrameEvent<'_>)) {
         for slot in &mut self.deferred {
             if let Some((offset, len, reason)) = slot.take() {
                 out(FrameEvent::Skipped {
@@ -353,6 +365,9 @@ impl Framer {
 
     /// Consumes the next in-order bytes of the stream, reporting every event to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut impl FnMut(FrameEvent<'_>)) {
+        if self.pass_over(bytes.len()) {
+            return;
+        }
         self.settle_before_gap(out);
         self.flush(out);
         let mut input = bytes;
@@ -381,6 +396,31 @@ impl Framer {
             // A large packet passed: do not keep its memory for the life of the connection.
             self.buf = Vec::new();
         }
+    }
+
+    /// Inside the payload of a PUBLISH being passed over and short of its end, `len` next
+    /// bytes are only counted: true when they were (nothing is reported and no packet ends in
+    /// them), false when they must be fed.
+    #[inline]
+    pub fn pass_over(&mut self, len: usize) -> bool {
+        if self.elided == 0
+            || self.mode != Mode::Sync
+            || self.gap_after_held != 0
+            || self.deferred[0].is_some()
+            || self.passing_total > self.max_packet as u64
+        {
+            return false;
+        }
+        let left = self
+            .passing_total
+            .saturating_sub(self.buf.len() as u64 + self.elided);
+        let n = len as u64;
+        if n >= left {
+            return false;
+        }
+        self.elided += n;
+        self.pos += n;
+        true
     }
 
     /// Accounts for `len` lost bytes; a packet cut by them is reported (at the next `feed` or
@@ -465,11 +505,16 @@ impl Framer {
 
     /// Decides resync candidates held when a gap came, knowing that their stretch ends at the
     /// gap, then applies the gap.
+    #[inline]
     fn settle_before_gap(&mut self, out: &mut impl FnMut(FrameEvent<'_>)) {
-        let len = std::mem::take(&mut self.gap_after_held);
-        if len == 0 {
-            return;
+        if self.gap_after_held != 0 {
+            self.settle_held(out);
         }
+    }
+
+    #[cold]
+    fn settle_held(&mut self, out: &mut impl FnMut(FrameEvent<'_>)) {
+        let len = std::mem::take(&mut self.gap_after_held);
         self.flush(out);
         let held = std::mem::take(&mut self.buf);
         self.pos -= held.len() as u64;
@@ -622,6 +667,7 @@ impl Framer {
                 }
                 if let Some(k) = keep.filter(|&k| self.buf.len() == k) {
                     // Pass over the payload's rest; hand the head out once the packet ends.
+                    self.passing_total = total as u64;
                     let left = total as u64 - k as u64 - self.elided;
                     let n = left.min(rest.len() as u64);
                     self.elided += n;
@@ -754,6 +800,46 @@ mod tests {
         v.extend_from_slice(&[0, 1, b't']);
         v.extend((0..n).map(|i| (i % 251) as u8));
         v
+    }
+
+    #[test]
+    fn a_passed_over_payload_counts_every_feed_and_a_lowered_cap_still_applies() {
+        let big = publish(10_000);
+        for lower_at in [None, Some(3)] {
+            let mut f = Framer::new(1 << 20);
+            f.set_elide_payloads(true);
+            f.set_version(Some(Version::V3_1_1));
+            let mut seen = Vec::new();
+            for (i, seg) in big.chunks(500).enumerate() {
+                if Some(i) == lower_at {
+                    f.set_max_packet(4096);
+                }
+                f.feed(seg, &mut |fe| match fe {
+                    FrameEvent::Packet(p) => seen.push((p.bytes.len() as u64, p.elided)),
+                    FrameEvent::Oversize { size, .. } => seen.push((size, u64::MAX)),
+                    _ => {}
+                });
+            }
+            let total = big.len() as u64;
+            let want = match lower_at {
+                None => (ELIDE_KEEP as u64, total - ELIDE_KEEP as u64),
+                Some(_) => (total, u64::MAX),
+            };
+            assert_eq!(seen, vec![want]);
+            assert_eq!(f.offset(), total);
+            assert_eq!(f.held_from(), total);
+        }
+        // Counting only: inside the passed-over payload, never at its end or between packets.
+        let mut f = Framer::new(1 << 20);
+        f.set_elide_payloads(true);
+        f.set_version(Some(Version::V3_1_1));
+        assert!(!f.pass_over(10));
+        let (head, tail) = big.split_at(1000);
+        f.feed(head, &mut |_| panic!("nothing ends in the head"));
+        assert!(f.pass_over(10));
+        assert_eq!(f.offset(), 1010);
+        assert!(!f.pass_over(tail.len() - 10));
+        assert_eq!(f.offset(), 1010);
     }
 
     #[test]

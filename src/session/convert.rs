@@ -1,5 +1,6 @@
 //! Flattens a decoded packet into the owned `PacketInfo` of an event.
 
+use super::intern::Recent;
 use crate::event::{ConnectInfo, Outcome, PacketInfo, TopicEntry};
 use crate::mqtt::error::DecodeError;
 use crate::mqtt::framer::RawPacket;
@@ -141,12 +142,21 @@ pub fn packet_info(
     opts: &ConvertOptions,
 ) -> PacketInfo {
     let mut info = PacketInfo::default();
-    packet_info_into(&mut info, raw, pkt, version, cat, opts);
+    packet_info_into(
+        &mut info,
+        raw,
+        pkt,
+        version,
+        cat,
+        opts,
+        &mut Recent::default(),
+    );
     info
 }
 
 /// [`packet_info`] written into `info` (a default `PacketInfo`, typically already boxed for
-/// its event), so the large struct is not moved on the per-packet path.
+/// its event), so the large struct is not moved on the per-packet path; PUBLISH topics are
+/// shared with the recent ones of `topics`.
 pub fn packet_info_into(
     info: &mut PacketInfo,
     raw: &RawPacket<'_>,
@@ -154,6 +164,7 @@ pub fn packet_info_into(
     version: Version,
     cat: &Catalogue,
     opts: &ConvertOptions,
+    topics: &mut Recent,
 ) {
     base_into(info, raw, opts);
     if !opts.show_secrets && !info.raw.is_empty() {
@@ -191,8 +202,7 @@ pub fn packet_info_into(
             info.qos = Some(p.qos);
             info.dup = p.dup;
             info.retain = p.retain;
-            info.topic = Some(p.topic.to_string());
-            info.topic_alias = p.properties.topic_alias();
+            info.topic = Some(topics.get(p.topic));
             info.payload_len = Some((p.payload.len() as u64 + raw.elided) as u32);
             if opts.preview > 0 {
                 let pv = preview(
@@ -247,11 +257,9 @@ pub fn packet_info_into(
         Packet::Pingreq | Packet::Pingresp => {}
     }
     if let Some(props) = pkt.properties() {
-        info.reason_string = props.reason_string().map(str::to_string);
-        info.user_properties = props
-            .user_properties()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        if !props.is_empty() {
+            from_properties(info, props, matches!(pkt, Packet::Publish(_)));
+        }
         if opts.properties {
             properties(props, &mut info.properties, opts.show_secrets);
             if let Packet::Connect(Connect { will: Some(w), .. }) = pkt {
@@ -261,6 +269,27 @@ pub fn packet_info_into(
     }
     let v = info.version.unwrap_or(version);
     info.outcome = outcome_of(cat, &info.reason_codes, info.ptype, v);
+}
+
+/// Reads in one pass what every output needs from a packet's properties: the first Reason
+/// String, the User Properties in order and, for a PUBLISH, the first Topic Alias.
+fn from_properties(info: &mut PacketInfo, props: &Properties<'_>, publish: bool) {
+    for p in props.iter() {
+        match p.value {
+            PropValue::Pair(k, v) => info.user_properties.push((k.to_string(), v.to_string())),
+            PropValue::Utf8(s)
+                if p.id == PropertyId::REASON_STRING && info.reason_string.is_none() =>
+            {
+                info.reason_string = Some(s.to_string());
+            }
+            PropValue::TwoByte(a)
+                if publish && p.id == PropertyId::TOPIC_ALIAS && info.topic_alias.is_none() =>
+            {
+                info.topic_alias = Some(a);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Builds the event view of a packet that did not decode.
@@ -282,4 +311,34 @@ pub fn malformed_info(
         info.qos = Some((raw.header.flags >> 1) & 3);
     }
     info
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_pass_over_properties_keeps_first_values_and_every_user_property() {
+        // 5.0 §2.2.2: Reason String "a", User Property ("k", "v"), Reason String "b",
+        // Topic Alias 5, Topic Alias 7, User Property ("x", "").
+        let raw = [
+            0x1F, 0, 1, b'a', 0x26, 0, 1, b'k', 0, 1, b'v', 0x1F, 0, 1, b'b', 0x23, 0, 5, 0x23, 0,
+            7, 0x26, 0, 1, b'x', 0, 0,
+        ];
+        let ctx = crate::mqtt::property::PropContext::Packet(PacketType::PUBLISH);
+        let props = Properties::parse(&raw, 2, PacketType::PUBLISH, ctx).unwrap();
+        let mut info = PacketInfo::default();
+        from_properties(&mut info, &props, true);
+        assert_eq!(info.reason_string.as_deref(), Some("a"));
+        assert_eq!(info.topic_alias, Some(5));
+        let pairs = [("k".to_string(), "v".to_string()), ("x".into(), "".into())];
+        assert_eq!(info.user_properties, pairs);
+        let mut other = PacketInfo::default();
+        from_properties(&mut other, &props, false);
+        assert_eq!(other.topic_alias, None);
+        assert_eq!(
+            other.reason_string,
+            props.reason_string().map(str::to_string)
+        );
+    }
 }

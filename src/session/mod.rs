@@ -3,6 +3,7 @@
 
 pub mod alias;
 pub mod convert;
+pub mod intern;
 pub mod keepalive;
 pub mod pairing;
 pub mod rules;

@@ -5,6 +5,7 @@
 mod flows;
 
 use super::alias::AliasSpace;
+use super::intern::Recent;
 use super::keepalive::{ms, KeepAlive};
 use super::pairing::{InFlight, Pending, Record};
 use super::rules::{code_side_allowed, direction_allowed};
@@ -126,6 +127,10 @@ pub struct ConnState {
     inflight: InFlight,
     aliases: [AliasSpace; 2],
     subscriptions: Vec<(String, u8)>,
+    /// Granted QoS of recent topics under the current subscriptions (see `flows.rs`).
+    granted_memo: flows::GrantedMemo,
+    /// Recent PUBLISH topics per direction (see `intern::Recent`).
+    pub recent_topics: [Recent; 2],
 }
 
 impl ConnState {
@@ -156,6 +161,8 @@ impl ConnState {
             inflight: InFlight::new(cap),
             aliases: [AliasSpace::default(), AliasSpace::default()],
             subscriptions: Vec::new(),
+            granted_memo: Default::default(),
+            recent_topics: Default::default(),
         }
     }
 

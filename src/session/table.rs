@@ -84,6 +84,8 @@ struct Conn {
     /// CONNECT).
     clean_start: Option<bool>,
     swapped: bool,
+    /// The caps are lowered below the configured ones (memory pressure).
+    lowered: bool,
     label: Arc<ConnLabel>,
     framers: [Framer; 2],
     origins: [Origins; 2],
@@ -142,6 +144,14 @@ struct Ctx<'c> {
     catalogue: &'c Catalogue,
     next_event: &'c mut u64,
     streaks: &'c mut HashMap<String, Streak, FastState>,
+}
+
+/// What the data handler needs besides the connection.
+struct Run<'c> {
+    ctx: Ctx<'c>,
+    learnt: &'c mut HashSet<SocketAddr, FastState>,
+    mqtt_connections: &'c mut u64,
+    mem_total: usize,
 }
 
 /// Per-connection MQTT analysis for the whole run.
@@ -211,6 +221,39 @@ impl Sessions {
     /// Handles one stream event, emitting zero or more events, keeping the memory held by
     /// all connections under the budget.
     pub fn on_stream(&mut self, se: StreamEvent<'_>, emit: &mut dyn FnMut(Event)) {
+        if let StreamEvent::Data {
+            conn,
+            dir,
+            ts,
+            frame_no,
+            offset,
+            bytes,
+        } = se
+        {
+            // The common case, with one table lookup for the memory accounting and the data.
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            let before = c.mem();
+            if pressure(c, &self.cfg, self.mem_total, before, bytes.len()) {
+                self.budget_hits += 1;
+            }
+            let mut run = Run {
+                ctx: Ctx {
+                    cfg: &self.cfg,
+                    catalogue: &self.catalogue,
+                    next_event: &mut self.next_event,
+                    streaks: &mut self.streaks,
+                },
+                learnt: &mut self.learnt,
+                mqtt_connections: &mut self.mqtt_connections,
+                mem_total: self.mem_total,
+            };
+            on_data(c, &mut run, dir, ts, frame_no, offset, bytes, emit);
+            let after = c.mem();
+            self.mem_total = (self.mem_total + after).saturating_sub(before);
+            return;
+        }
         let id = match se {
             StreamEvent::Open(info) => info.id,
             StreamEvent::Data { conn, .. }
@@ -219,44 +262,9 @@ impl Sessions {
             | StreamEvent::Close { conn, .. } => conn,
         };
         let before = self.conns.get(&id).map_or(0, Conn::mem);
-        if let StreamEvent::Data { bytes, .. } = se {
-            self.apply_pressure(id, before, bytes.len());
-        }
         self.handle(se, emit);
         let after = self.conns.get(&id).map_or(0, Conn::mem);
         self.mem_total = (self.mem_total + after).saturating_sub(before);
-    }
-
-    /// Sets the caps of connection `id` before `incoming` bytes arrive: the configured ones
-    /// while the budget has room, else caps that let it grow by at most the room left.
-    fn apply_pressure(&mut self, id: ConnId, before: usize, incoming: usize) {
-        let budget = self.cfg.memory_budget;
-        let others = self.mem_total.saturating_sub(before);
-        let Some(c) = self.conns.get_mut(&id) else {
-            return;
-        };
-        if c.kind == Kind::Undecided || c.kind == Kind::Mqtt {
-            let pressure = others + before + incoming > budget;
-            let room = budget.saturating_sub(others + before);
-            for f in &mut c.framers {
-                let cap = if pressure {
-                    (f.held_capacity() + room / 4).clamp(MIN_PRESSURE_CAP, self.cfg.max_packet)
-                } else {
-                    self.cfg.max_packet
-                };
-                f.set_max_packet(cap);
-            }
-            let inflight = if pressure {
-                c.state.inflight_len() + room / 4 / INFLIGHT_COST
-            } else {
-                self.cfg.max_inflight
-            };
-            c.state
-                .set_inflight_cap(inflight.min(self.cfg.max_inflight));
-            if pressure {
-                self.budget_hits += 1;
-            }
-        }
     }
 
     /// Connections recognised as MQTT (or TLS on an MQTT port) so far.
@@ -289,6 +297,7 @@ impl Sessions {
                     held_bytes: 0,
                     clean_start: None,
                     swapped: false,
+                    lowered: false,
                     label,
                     framers: [new_framer(&self.cfg), new_framer(&self.cfg)],
                     origins: Default::default(),
@@ -301,114 +310,7 @@ impl Sessions {
                 }
                 self.conns.insert(info.id, conn);
             }
-            StreamEvent::Data {
-                conn,
-                dir,
-                ts,
-                frame_no,
-                offset,
-                bytes,
-            } => {
-                let Some(c) = self.conns.get_mut(&conn) else {
-                    return;
-                };
-                if c.kind == Kind::Undecided {
-                    let (srv, cli) = (c.info.server, c.info.client);
-                    let on_port = self.cfg.ports.contains(&srv.port())
-                        || self.cfg.ports.contains(&cli.port())
-                        || self.learnt.contains(&srv)
-                        || self.learnt.contains(&cli);
-                    let det = looks_like_mqtt(bytes);
-                    // The first chunk starts on a packet boundary when it follows a captured
-                    // SYN, or when detection found packets starting at its first byte.
-                    c.clean_start.get_or_insert(
-                        (offset == 0 && c.info.oriented_by == OrientedBy::Syn)
-                            || det.is_mqtt()
-                            || det == Detection::ExactPacket,
-                    );
-                    c.tries += 1;
-                    if det == Detection::ExactPacket {
-                        c.exact += 1;
-                    }
-                    c.kind = match det {
-                        Detection::Tls { .. } => Kind::Tls,
-                        d if d.is_mqtt() || on_port || c.exact >= 2 => Kind::Mqtt,
-                        // Picked up mid-stream, a chunk may start inside a packet: try the next
-                        // chunks before giving up.
-                        _ if c.tries < DETECT_CHUNKS
-                            && c.held_bytes + bytes.len() <= MAX_HELD_BYTES
-                            && self.mem_total + bytes.len() <= self.cfg.memory_budget =>
-                        {
-                            c.held_bytes += bytes.len();
-                            c.held.push((dir, ts, frame_no, bytes.to_vec()));
-                            return;
-                        }
-                        _ => Kind::NotMqtt,
-                    };
-                    if c.kind == Kind::NotMqtt {
-                        c.held = Vec::new();
-                        return;
-                    }
-                    if let Detection::Connect { .. } = det {
-                        // The receiver of a CONNECT is an MQTT server: later connections to it
-                        // picked up mid-stream are MQTT too.
-                        let server = if dir == Dir::ToServer { srv } else { cli };
-                        if self.learnt.len() < MAX_LEARNT_SERVERS {
-                            self.learnt.insert(server);
-                        }
-                    }
-                    self.mqtt_connections += 1;
-                    let (open_ts, open_frame) =
-                        c.held.first().map_or((ts, frame_no), |h| (h.1, h.2));
-                    let ev = make_event(
-                        &mut self.next_event,
-                        open_ts,
-                        open_frame,
-                        &c.label,
-                        None,
-                        EventKind::ConnOpen,
-                        Vec::new(),
-                    );
-                    emit(ev);
-                    if c.kind == Kind::Tls {
-                        let ev = make_event(
-                            &mut self.next_event,
-                            ts,
-                            frame_no,
-                            &c.label,
-                            None,
-                            EventKind::Encrypted,
-                            Vec::new(),
-                        );
-                        emit(ev);
-                        return;
-                    }
-                    if c.clean_start != Some(true) {
-                        c.framers[0].resync();
-                        c.framers[1].resync();
-                    }
-                    let mut ctx = Ctx {
-                        cfg: &self.cfg,
-                        catalogue: &self.catalogue,
-                        next_event: &mut self.next_event,
-                        streaks: &mut self.streaks,
-                    };
-                    for (d, t, f, b) in std::mem::take(&mut c.held) {
-                        c.feed(&mut ctx, d, t, f, &b, emit);
-                    }
-                    c.held_bytes = 0;
-                }
-                if c.kind != Kind::Mqtt {
-                    return;
-                }
-                let mut ctx = Ctx {
-                    cfg: &self.cfg,
-                    catalogue: &self.catalogue,
-                    next_event: &mut self.next_event,
-                    streaks: &mut self.streaks,
-                };
-                c.feed(&mut ctx, dir, ts, frame_no, bytes, emit);
-            }
+            StreamEvent::Data { .. } => {}
             StreamEvent::Gap {
                 conn,
                 dir,
@@ -567,6 +469,11 @@ impl Conn {
             ..
         } = self;
         let framer = &mut framers[dir.index()];
+        if framer.pass_over(bytes.len()) {
+            // Inside a payload passed over: no packet ends in these bytes, so their chunk
+            // dates none and needs no origin.
+            return;
+        }
         let origins = &mut origins[dir.index()];
         origins.push(framer.offset() + bytes.len() as u64, ts, frame);
         framer.set_version(state.version);
@@ -576,6 +483,142 @@ impl Conn {
         });
         origins.trim(framer.held_from());
     }
+}
+
+/// Handles in-order data of connection `c`: content detection while undecided, then framing.
+#[allow(clippy::too_many_arguments)]
+fn on_data(
+    c: &mut Conn,
+    run: &mut Run<'_>,
+    dir: Dir,
+    ts: Ts,
+    frame_no: u64,
+    offset: u64,
+    bytes: &[u8],
+    emit: &mut dyn FnMut(Event),
+) {
+    if c.kind == Kind::Undecided {
+        let (srv, cli) = (c.info.server, c.info.client);
+        let on_port = run.ctx.cfg.ports.contains(&srv.port())
+            || run.ctx.cfg.ports.contains(&cli.port())
+            || run.learnt.contains(&srv)
+            || run.learnt.contains(&cli);
+        let det = looks_like_mqtt(bytes);
+        // The first chunk starts on a packet boundary when it follows a captured
+        // SYN, or when detection found packets starting at its first byte.
+        c.clean_start.get_or_insert(
+            (offset == 0 && c.info.oriented_by == OrientedBy::Syn)
+                || det.is_mqtt()
+                || det == Detection::ExactPacket,
+        );
+        c.tries += 1;
+        if det == Detection::ExactPacket {
+            c.exact += 1;
+        }
+        c.kind = match det {
+            Detection::Tls { .. } => Kind::Tls,
+            d if d.is_mqtt() || on_port || c.exact >= 2 => Kind::Mqtt,
+            // Picked up mid-stream, a chunk may start inside a packet: try the next
+            // chunks before giving up.
+            _ if c.tries < DETECT_CHUNKS
+                && c.held_bytes + bytes.len() <= MAX_HELD_BYTES
+                && run.mem_total + bytes.len() <= run.ctx.cfg.memory_budget =>
+            {
+                c.held_bytes += bytes.len();
+                c.held.push((dir, ts, frame_no, bytes.to_vec()));
+                return;
+            }
+            _ => Kind::NotMqtt,
+        };
+        if c.kind == Kind::NotMqtt {
+            c.held = Vec::new();
+            return;
+        }
+        if let Detection::Connect { .. } = det {
+            // The receiver of a CONNECT is an MQTT server: later connections to it
+            // picked up mid-stream are MQTT too.
+            let server = if dir == Dir::ToServer { srv } else { cli };
+            if run.learnt.len() < MAX_LEARNT_SERVERS {
+                run.learnt.insert(server);
+            }
+        }
+        *run.mqtt_connections += 1;
+        let (open_ts, open_frame) = c.held.first().map_or((ts, frame_no), |h| (h.1, h.2));
+        let ev = make_event(
+            run.ctx.next_event,
+            open_ts,
+            open_frame,
+            &c.label,
+            None,
+            EventKind::ConnOpen,
+            Vec::new(),
+        );
+        emit(ev);
+        if c.kind == Kind::Tls {
+            let ev = make_event(
+                run.ctx.next_event,
+                ts,
+                frame_no,
+                &c.label,
+                None,
+                EventKind::Encrypted,
+                Vec::new(),
+            );
+            emit(ev);
+            return;
+        }
+        if c.clean_start != Some(true) {
+            c.framers[0].resync();
+            c.framers[1].resync();
+        }
+        for (d, t, f, b) in std::mem::take(&mut c.held) {
+            c.feed(&mut run.ctx, d, t, f, &b, emit);
+        }
+        c.held_bytes = 0;
+    }
+    if c.kind != Kind::Mqtt {
+        return;
+    }
+    c.feed(&mut run.ctx, dir, ts, frame_no, bytes, emit);
+}
+
+/// Sets the caps of connection `c` (holding `before` bytes, all connections `total`) before
+/// `incoming` bytes arrive: the configured ones while the budget has room, else caps that let
+/// it grow by at most the room left. True when under pressure.
+fn pressure(
+    c: &mut Conn,
+    cfg: &SessionConfig,
+    total: usize,
+    before: usize,
+    incoming: usize,
+) -> bool {
+    if c.kind != Kind::Undecided && c.kind != Kind::Mqtt {
+        return false;
+    }
+    let budget = cfg.memory_budget;
+    let others = total.saturating_sub(before);
+    let pressure = others + before + incoming > budget;
+    if !pressure && !c.lowered {
+        // The configured caps are in force already.
+        return false;
+    }
+    c.lowered = pressure;
+    let room = budget.saturating_sub(others + before);
+    for f in &mut c.framers {
+        let cap = if pressure {
+            (f.held_capacity() + room / 4).clamp(MIN_PRESSURE_CAP, cfg.max_packet)
+        } else {
+            cfg.max_packet
+        };
+        f.set_max_packet(cap);
+    }
+    let inflight = if pressure {
+        c.state.inflight_len() + room / 4 / INFLIGHT_COST
+    } else {
+        cfg.max_inflight
+    };
+    c.state.set_inflight_cap(inflight.min(cfg.max_inflight));
+    pressure
 }
 
 /// A framer for one direction: payloads that no output shows (no preview) are passed over.
@@ -721,7 +764,8 @@ fn packet(
             let version = state.version.unwrap_or(Version::V3_1_1);
             let mut info = Box::<PacketInfo>::default();
             let opts = &ctx.cfg.convert;
-            packet_info_into(&mut info, raw, &pkt, version, ctx.catalogue, opts);
+            let topics = &mut state.recent_topics[dir.index()];
+            packet_info_into(&mut info, raw, &pkt, version, ctx.catalogue, opts, topics);
             if state.version.is_none() && raw.header.ptype != PacketType::CONNECT {
                 info.version = None;
             }

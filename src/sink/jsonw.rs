@@ -446,7 +446,7 @@ mod tests {
             ptype: PacketType::PUBACK,
             version: Some(Version::V5),
             packet_id: Some(7),
-            reason_codes: vec![ReasonCode(0x87)],
+            reason_codes: [ReasonCode(0x87)].into_iter().collect(),
             reason_string: Some("no \"acl\"".into()),
             user_properties: vec![("k\n".into(), "v".into()), ("a".into(), "b".into())],
             ..PacketInfo::default()

@@ -201,7 +201,7 @@ impl AppState {
             row.topic = self.store.strings.intern(t);
         }
         if let (Some(a), Some(t)) = (topic_alias, topic) {
-            parts.push(Part::Alias(Box::new((a, t))));
+            parts.push(Part::Alias(Box::new((a, t.to_string()))));
         }
         if let Some(a) = answers {
             row.set_answer(id.saturating_sub(a.request), a.latency_ns);
@@ -220,7 +220,7 @@ impl AppState {
             answers.map(|a| a.latency_ns),
         );
         if reason_codes.len() > 1 {
-            parts.push(Part::Codes(reason_codes));
+            parts.push(Part::Codes(reason_codes.into_vec()));
         }
         if !topics.is_empty() {
             parts.push(Part::Topics(topics));

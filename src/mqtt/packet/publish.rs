@@ -27,6 +27,7 @@ pub struct Publish<'a> {
 }
 
 /// Decodes a PUBLISH body; `flags` are the fixed-header flags (QoS already checked).
+#[inline]
 pub fn decode<'a>(
     r: &mut Reader<'a>,
     flags: u8,

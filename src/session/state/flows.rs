@@ -9,9 +9,42 @@ use crate::mqtt::packet::{Publish, SubAck, Subscribe, Unsubscribe};
 use crate::mqtt::types::PacketType;
 use crate::session::alias::Resolved;
 use crate::tcp::Dir;
+use std::sync::Arc;
 
 /// Subscriptions remembered per connection for the granted-QoS check.
 const MAX_SUBSCRIPTIONS: usize = 1024;
+
+/// Topics whose granted QoS is remembered per connection.
+const GRANTED_MEMO: usize = 8;
+
+/// The granted QoS of the topics a connection's server sent to last, valid until the
+/// subscriptions change: matching a topic against every filter is the costly part of a PUBLISH.
+#[derive(Clone, Debug, Default)]
+pub(super) struct GrantedMemo {
+    slots: [Option<(Arc<str>, u8)>; GRANTED_MEMO],
+    next: usize,
+}
+
+impl GrantedMemo {
+    fn get(&self, topic: &str) -> Option<u8> {
+        self.slots
+            .iter()
+            .flatten()
+            .find(|(t, _)| t.len() == topic.len() && t.as_bytes() == topic.as_bytes())
+            .map(|e| e.1)
+    }
+
+    fn put(&mut self, topic: &Arc<str>, granted: u8) {
+        if let Some(slot) = self.slots.get_mut(self.next) {
+            *slot = Some((Arc::clone(topic), granted));
+        }
+        self.next = (self.next + 1) % GRANTED_MEMO;
+    }
+
+    fn clear(&mut self) {
+        *self = GrantedMemo::default();
+    }
+}
 
 /// The filter a shared subscription `$share/{name}/{filter}` matches with (5.0 §4.8.2).
 fn match_filter(filter: &str) -> &str {
@@ -38,9 +71,17 @@ impl ConnState {
             .connect_seen
             .then_some(self.negotiated.topic_alias_maximum[d.index()]);
         let alias = info.topic_alias.unwrap_or(0);
-        match self.aliases[d.index()].apply(p.topic, info.topic_alias, max) {
+        let made;
+        let topic = match &info.topic {
+            Some(t) => t,
+            None => {
+                made = Arc::from(p.topic);
+                &made
+            }
+        };
+        match self.aliases[d.index()].apply(topic, info.topic_alias, max) {
             Resolved::Plain => {}
-            Resolved::Bound => info.topic_resolved = Some(p.topic.to_string()),
+            Resolved::Bound => info.topic_resolved = Some(Arc::clone(topic)),
             Resolved::Used(t) => info.topic_resolved = Some(t),
             Resolved::Unbound if self.seen_from_start() => {
                 out.push(Anomaly::TopicAliasUnbound(alias))
@@ -60,8 +101,17 @@ impl ConnState {
         let allowed = if d == Dir::ToServer {
             self.negotiated.maximum_qos
         } else {
-            let topic = info.topic_resolved.as_deref().unwrap_or(p.topic);
-            self.granted_qos(topic)
+            match info.topic_resolved.as_ref().or(info.topic.as_ref()) {
+                Some(t) => match self.granted_memo.get(t) {
+                    Some(g) => g,
+                    None => {
+                        let g = self.granted_qos(t);
+                        self.granted_memo.put(t, g);
+                        g
+                    }
+                },
+                None => self.granted_qos(p.topic),
+            }
         };
         if p.qos > allowed {
             out.push(Anomaly::QosExceeded {
@@ -219,11 +269,13 @@ impl ConnState {
             let f = match_filter(f);
             self.subscriptions.retain(|(t, _)| t != f);
         }
+        self.granted_memo.clear();
         let pend = self.pending(at, info, 0);
         self.record(at.dir, u.packet_id, pend, false, out);
     }
 
     fn remember_subscription(&mut self, filter: &str, granted: u8) {
+        self.granted_memo.clear();
         let f = match_filter(filter);
         if let Some(e) = self.subscriptions.iter_mut().find(|(t, _)| t == f) {
             e.1 = granted;
@@ -249,7 +301,23 @@ impl ConnState {
 
 #[cfg(test)]
 mod tests {
-    use super::match_filter;
+    use super::{match_filter, GrantedMemo, GRANTED_MEMO};
+    use std::sync::Arc;
+
+    #[test]
+    fn granted_memo_finds_by_text_forgets_the_oldest_and_clears() {
+        let mut m = GrantedMemo::default();
+        m.put(&Arc::from("a/b"), 1);
+        assert_eq!(m.get("a/b"), Some(1));
+        assert_eq!(m.get("a/c"), None);
+        for n in 0..GRANTED_MEMO {
+            m.put(&Arc::from(format!("t{n}")), 0);
+        }
+        assert_eq!(m.get("a/b"), None);
+        assert_eq!(m.get("t0"), Some(0));
+        m.clear();
+        assert_eq!(m.get("t0"), None);
+    }
 
     #[test]
     fn shared_subscriptions_match_with_their_filter() {
