@@ -374,7 +374,7 @@ mod tests {
                 0 => None,
                 n => Some(Version(n as u8 + 2)),
             };
-            let code = ReasonCode(((x >> 20) % 6) as u8 * 0x40);
+            let code = ReasonCode(((x >> 20) % 4) as u8 * 0x40);
             c.add((t, v, code));
             *want.entry((t, v, code)).or_default() += 1;
         }
