@@ -121,3 +121,44 @@ fn hand_written_packet_lines_equal_serde_json() {
     assert!(packets > 1000, "{packets} packets compared");
     assert!(others > 100, "{others} other lines compared");
 }
+
+/// Lines gathered into batched writes are the same bytes, in the same order, as lines written
+/// one at a time, whatever the batch size (a line longer than the batch, a batch boundary
+/// inside the run, or one batch for the whole capture), and the summary line comes last.
+#[test]
+fn batched_lines_equal_lines_written_one_by_one() {
+    use mqttscope::report::Totals;
+    use mqttscope::sink::jsonl::JsonlSink;
+    use mqttscope::sink::Sink;
+    let mut files = Vec::new();
+    captures(Path::new("captures"), &mut files);
+    files.sort();
+    let cat = Arc::new(Catalogue::builtin());
+    let mut checked = 0;
+    for f in &files {
+        let Ok(bytes) = std::fs::read(f) else {
+            continue;
+        };
+        let evs = events(bytes);
+        let mut totals = Totals::default();
+        for e in &evs {
+            totals.add(e);
+        }
+        let run = |sink: &mut dyn Sink| {
+            for e in &evs {
+                sink.event(e).expect("write to a Vec");
+            }
+            sink.finish(&totals).expect("write to a Vec");
+        };
+        let mut one = Vec::new();
+        run(&mut JsonlSink::new(&mut one, Arc::clone(&cat)));
+        for batch in [1, 700, 1 << 16, 1 << 30] {
+            let mut many = Vec::new();
+            run(&mut JsonlSink::batched(&mut many, Arc::clone(&cat), batch));
+            assert_eq!(one, many, "{} with batches of {batch} bytes", f.display());
+        }
+        assert!(one.ends_with(b"\n") && one.starts_with(b"{\"kind\":\"header\""));
+        checked += 1;
+    }
+    assert!(checked > 40, "only {checked} captures checked");
+}

@@ -21,8 +21,10 @@ pub struct JsonlSink<W: Write> {
     out: W,
     catalogue: Arc<Catalogue>,
     started: bool,
-    /// The line being built (reused).
+    /// The line being built (reused); with batching, the lines not yet written.
     line: Vec<u8>,
+    /// Bytes of lines gathered before one write (0: every line is written at once).
+    batch: usize,
     /// "client-server" stream names of recent connections, direct-mapped by connection id.
     streams: StreamNames,
 }
@@ -104,8 +106,29 @@ impl<W: Write> JsonlSink<W> {
             catalogue,
             started: false,
             line: Vec::with_capacity(1024),
+            batch: 0,
             streams: StreamNames::new(),
         }
+    }
+
+    /// A JSON Lines sink over `out` that gathers about `bytes` of lines before each write, so
+    /// that a large write passes a `BufWriter` by without a second copy. For files: live
+    /// capture writes each line at once, so that it shows as soon as its packet is captured.
+    pub fn batched(out: W, catalogue: Arc<Catalogue>, bytes: usize) -> Self {
+        let mut s = JsonlSink::new(out, catalogue);
+        s.batch = bytes;
+        s.line = Vec::with_capacity(bytes.saturating_add(4096));
+        s
+    }
+
+    /// Writes the lines gathered so far.
+    fn write_pending(&mut self) -> io::Result<()> {
+        if self.line.is_empty() {
+            return Ok(());
+        }
+        let r = self.out.write_all(&self.line);
+        self.line.clear();
+        r
     }
 
     fn header(&mut self) -> io::Result<()> {
@@ -159,7 +182,7 @@ fn push_addr(s: &mut String, a: &SocketAddr) {
     }
 }
 
-/// Serialises `v` into `line` (cleared first) and writes it with its newline in one call.
+/// Serialises `v` into `line` and writes it with its newline in one call; `line` is left empty.
 fn write_line<T: serde::Serialize>(
     out: &mut impl Write,
     line: &mut Vec<u8>,
@@ -168,7 +191,9 @@ fn write_line<T: serde::Serialize>(
     line.clear();
     serde_json::to_writer(&mut *line, v)?;
     line.push(b'\n');
-    out.write_all(line)
+    let r = out.write_all(line);
+    line.clear();
+    r
 }
 
 /// Builds the `packet` line of an event.
@@ -362,41 +387,45 @@ impl<W: Write> Sink for JsonlSink<W> {
             out,
             catalogue,
             line,
+            batch,
             streams,
             ..
         } = self;
+        if *batch == 0 {
+            line.clear();
+        }
         // The same text as `ConnLabel::stream`, without a new String per event.
         let text = streams.get(&ev.conn);
-        let r = match (&ev.kind, text) {
+        match (&ev.kind, text) {
             (EventKind::Packet(p), Some(t)) => {
                 let conn = t.fragments.get(ev.dir.map_or(0, |d| d.index()));
-                line.clear();
                 super::jsonw::packet_line_with(line, ev, p, conn.map_or(&[][..], |c| c), catalogue);
-                line.push(b'\n');
-                out.write_all(line)
             }
             (EventKind::Packet(p), None) => {
-                line.clear();
                 super::jsonw::packet_line(line, ev, p, &ev.conn.stream(), catalogue);
-                line.push(b'\n');
-                out.write_all(line)
             }
             (_, t) => {
                 let stream = match t {
                     Some(t) => std::borrow::Cow::Borrowed(t.stream.as_str()),
                     None => std::borrow::Cow::Owned(ev.conn.stream()),
                 };
-                line.clear();
                 super::jsonother::other_line(line, ev, &stream);
-                line.push(b'\n');
-                out.write_all(line)
             }
+        }
+        line.push(b'\n');
+        let r = if line.len() >= *batch {
+            let r = out.write_all(line);
+            line.clear();
+            r
+        } else {
+            Ok(())
         };
         pipe_ok(r)
     }
 
     fn finish(&mut self, totals: &Totals) -> io::Result<()> {
         let r = (|| {
+            self.write_pending()?;
             if !self.started {
                 self.header()?;
             }
