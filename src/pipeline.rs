@@ -7,6 +7,7 @@ use crate::limits::Limits;
 use crate::mqtt::reason::Catalogue;
 use crate::net::{NetDecoder, NetOutcome};
 use crate::report::{CaptureTotals, Totals};
+use crate::session::pool::InfoPool;
 use crate::session::{SessionConfig, Sessions};
 use crate::sink::{Flow, Sink};
 use crate::tcp::{Reassembler, StreamEvent};
@@ -254,6 +255,9 @@ pub fn run_threaded(
     // frame's events are handed over at once.
     let three_stages = !flush_each_frame;
     let stop = AtomicBool::new(false);
+    // Returned batches give their packet boxes back to the sessions (see session::pool).
+    let pool = InfoPool::default();
+    analyzer.sessions.set_info_pool(pool.clone());
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Event>>(BATCHES_IN_FLIGHT);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<Event>>();
     let errors = std::thread::scope(|scope| {
@@ -269,11 +273,11 @@ pub fn run_threaded(
                     }
                     // Returned batches still hold their events: they are dropped here, on
                     // the thread that allocated them (a free from another thread costs the
-                    // allocator far more).
+                    // allocator far more), and their packet boxes go back to the pool.
                     let mut next = empty_rx
                         .try_recv()
                         .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                    next.clear();
+                    pool.recycle(&mut next);
                     if full_tx.send(std::mem::replace(&mut *b, next)).is_err() {
                         stop_w.store(true, Ordering::Relaxed);
                     }

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod intern;
 pub mod keepalive;
 pub mod pairing;
+pub mod pool;
 pub mod rules;
 pub mod state;
 pub mod storm;

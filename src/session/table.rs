@@ -2,6 +2,7 @@
 //! both directions, decodes with the connection's version and emits events in capture order.
 
 use super::convert::{malformed_info, packet_info_into, ConvertOptions};
+use super::pool::{InfoPool, Spare};
 use super::rules::direction_allowed;
 use super::state::{At, ConnState};
 use super::storm::{on_connack as out_storm, Streak};
@@ -144,6 +145,7 @@ struct Ctx<'c> {
     catalogue: &'c Catalogue,
     next_event: &'c mut u64,
     streaks: &'c mut HashMap<String, Streak, FastState>,
+    spare: &'c mut Spare,
 }
 
 /// What the data handler needs besides the connection.
@@ -167,6 +169,8 @@ pub struct Sessions {
     mem_total: usize,
     /// Data events handled under memory pressure (caps lowered).
     budget_hits: u64,
+    /// Boxes for packet events, recycled when an output stage hands them back.
+    spare: Spare,
 }
 
 fn make_event(
@@ -204,7 +208,13 @@ impl Sessions {
             learnt: HashSet::default(),
             mem_total: 0,
             budget_hits: 0,
+            spare: Spare::default(),
         }
+    }
+
+    /// Packet events' boxes come from `pool`, where the output side recycles them.
+    pub fn set_info_pool(&mut self, pool: InfoPool) {
+        self.spare.set_pool(pool);
     }
 
     /// Bytes held right now by framers, undecided data and in-flight tables.
@@ -244,6 +254,7 @@ impl Sessions {
                     catalogue: &self.catalogue,
                     next_event: &mut self.next_event,
                     streaks: &mut self.streaks,
+                    spare: &mut self.spare,
                 },
                 learnt: &mut self.learnt,
                 mqtt_connections: &mut self.mqtt_connections,
@@ -397,6 +408,7 @@ impl Sessions {
                     catalogue: &self.catalogue,
                     next_event: &mut self.next_event,
                     streaks: &mut self.streaks,
+                    spare: &mut self.spare,
                 };
                 {
                     let Conn {
@@ -762,7 +774,7 @@ fn packet(
     let info = match decoded {
         Ok(pkt) => {
             let version = state.version.unwrap_or(Version::V3_1_1);
-            let mut info = Box::<PacketInfo>::default();
+            let mut info = ctx.spare.take();
             let opts = &ctx.cfg.convert;
             let topics = &mut state.recent_topics[dir.index()];
             packet_info_into(&mut info, raw, &pkt, version, ctx.catalogue, opts, topics);
