@@ -20,7 +20,7 @@ use super::filter::BpfFilter;
 use super::input::{Input, INITIAL_BUFFER};
 use super::pcap::{self as classic, PcapParser};
 use super::pcapng::{PcapngParser, SHB};
-use super::record::{Probe, Step};
+use super::record::{Probe, Record, Step};
 use super::{CaptureError, Frame, FrameSource, SourceStats};
 
 /// How to read a capture file.
@@ -199,6 +199,23 @@ impl FileSource {
         }
     }
 
+    /// Counts record `rec` (already numbered) and hands out its frame, borrowed from the input.
+    #[inline]
+    fn deliver(&mut self, rec: &Record) -> Frame<'_> {
+        self.stats.frames += 1;
+        self.stats.bytes += u64::from(rec.caplen);
+        let data_end = rec.data_off + rec.caplen as usize;
+        let data = self.input.take(rec.len, rec.data_off, data_end);
+        Frame {
+            ts: rec.ts,
+            linktype: rec.linktype,
+            frame_no: self.frame_no,
+            caplen: data.len() as u32,
+            orig_len: rec.orig_len,
+            data,
+        }
+    }
+
     fn damaged(&mut self, reason: String, resumable: bool, skip: Option<usize>) -> CaptureError {
         self.state = State::Damaged { resumable, skip };
         CaptureError::Damaged {
@@ -255,18 +272,7 @@ impl FrameSource for FileSource {
         {
             if let Some(rec) = p.packet(self.input.window()) {
                 self.frame_no += 1;
-                self.stats.frames += 1;
-                self.stats.bytes += u64::from(rec.caplen);
-                let data_end = rec.data_off + rec.caplen as usize;
-                let data = self.input.take(rec.len, rec.data_off, data_end);
-                return Ok(Some(Frame {
-                    ts: rec.ts,
-                    linktype: rec.linktype,
-                    frame_no: self.frame_no,
-                    caplen: data.len() as u32,
-                    orig_len: rec.orig_len,
-                    data,
-                }));
+                return Ok(Some(self.deliver(&rec)));
             }
         }
         loop {
@@ -319,17 +325,7 @@ impl FrameSource for FileSource {
                             continue;
                         }
                     }
-                    self.stats.frames += 1;
-                    self.stats.bytes += u64::from(rec.caplen);
-                    let data = self.input.take(rec.len, rec.data_off, data_end);
-                    return Ok(Some(Frame {
-                        ts: rec.ts,
-                        linktype: rec.linktype,
-                        frame_no: self.frame_no,
-                        caplen: data.len() as u32,
-                        orig_len: rec.orig_len,
-                        data,
-                    }));
+                    return Ok(Some(self.deliver(&rec)));
                 }
             }
         }

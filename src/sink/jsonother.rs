@@ -3,7 +3,7 @@
 //! serialising [`other_json`](super::jsonl::other_json) with serde_json, without building a
 //! `serde_json::Map` of details per event.
 
-use super::jsonw::{push_f64, push_str, push_u64};
+use super::jsonw::{push_bool, push_f64, push_opt_u64, push_str, push_u64};
 use crate::event::{Event, EventKind};
 
 /// Appends `,"key":` (the key needs no escape).
@@ -11,19 +11,6 @@ fn key(out: &mut Vec<u8>, k: &str) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(k.as_bytes());
     out.extend_from_slice(b"\":");
-}
-
-/// Appends `true` or `false`.
-fn push_bool(out: &mut Vec<u8>, v: bool) {
-    out.extend_from_slice(if v { b"true" } else { b"false" });
-}
-
-/// Appends an optional number (null when absent).
-fn push_opt_u64(out: &mut Vec<u8>, v: Option<u64>) {
-    match v {
-        Some(n) => push_u64(out, n),
-        None => out.extend_from_slice(b"null"),
-    }
 }
 
 /// Appends the line of a non-packet event `ev` of stream `stream` (no newline); the same

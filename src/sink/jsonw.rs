@@ -116,11 +116,13 @@ pub fn push_f64(out: &mut Vec<u8>, v: f64) {
     }
 }
 
-fn push_bool(out: &mut Vec<u8>, v: bool) {
+/// Appends `true` or `false`.
+pub(crate) fn push_bool(out: &mut Vec<u8>, v: bool) {
     out.extend_from_slice(if v { b"true" } else { b"false" });
 }
 
-fn push_opt_u64(out: &mut Vec<u8>, v: Option<u64>) {
+/// Appends an optional number (null when absent).
+pub(crate) fn push_opt_u64(out: &mut Vec<u8>, v: Option<u64>) {
     match v {
         Some(n) => push_u64(out, n),
         None => out.extend_from_slice(b"null"),
