@@ -79,17 +79,6 @@ impl ClientTable {
     }
 }
 
-/// `table["id"]` like a map; panics when `id` is not tracked (tests and known keys only).
-impl std::ops::Index<&str> for ClientTable {
-    type Output = ClientTotals;
-    fn index(&self, id: &str) -> &ClientTotals {
-        match self.get(id) {
-            Some(c) => c,
-            None => panic!("client id {id:?} is not in the table"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,13 +84,16 @@ fn per_client_totals_count_connections_refusals_and_storms() {
     for e in &run.events {
         t.add(e);
     }
-    let dev = &t.clients["dev"];
+    let dev = t.clients.get("dev").expect("client dev");
     assert_eq!(dev.connections, 6);
     assert_eq!(dev.refused, 5);
     assert_eq!(dev.storms, 1);
     assert_eq!(dev.storm_peak_per_minute, 60);
     assert_eq!(dev.failures.values().sum::<u64>(), 5);
-    let anon = &t.clients["(empty id) 192.0.2.10"];
+    let anon = t
+        .clients
+        .get("(empty id) 192.0.2.10")
+        .expect("anonymous client");
     assert_eq!((anon.connections, anon.refused), (1, 1));
 }
 
@@ -114,15 +117,24 @@ fn latency_percentiles_on_a_known_sequence() {
         t.add(e);
     }
     for l in [
-        &t.latency["PINGREQ-PINGRESP"],
-        &t.clients["lat"].latency["PINGREQ-PINGRESP"],
+        t.latency.get("PINGREQ-PINGRESP").expect("ping latency"),
+        t.clients
+            .get("lat")
+            .and_then(|c| c.latency.get("PINGREQ-PINGRESP"))
+            .expect("client ping latency"),
     ] {
         assert_eq!(l.count(), 20);
         assert_eq!(l.percentile(50.0), 10_000_000);
         assert_eq!(l.percentile(95.0), 19_000_000);
         assert_eq!(l.max(), 20_000_000);
     }
-    assert_eq!(t.latency["CONNECT-CONNACK"].max(), 1_000_000);
+    assert_eq!(
+        t.latency
+            .get("CONNECT-CONNACK")
+            .expect("connect latency")
+            .max(),
+        1_000_000
+    );
 }
 
 #[test]
