@@ -18,6 +18,7 @@ pub mod capture;
 pub mod cli;
 pub mod event;
 pub mod filter;
+pub mod label_cache;
 pub mod limits;
 pub mod mqtt;
 pub mod net;

@@ -5,6 +5,7 @@ pub mod counts;
 pub mod latency;
 
 use crate::event::{Anomaly, ConnLabel, Event, EventKind, Outcome};
+use crate::label_cache::LabelCache;
 use crate::mqtt::types::{PacketType, ReasonCode};
 pub use clients::ClientTable;
 pub use counts::{CodeCounts, LatencyKinds, PairKind, TypeCounts};
@@ -95,11 +96,9 @@ pub struct Totals {
     pub capture: CaptureTotals,
     /// Slots of the "(empty id) ADDRESS" keys by address, so an empty id costs no formatting.
     pub(crate) empty_ids: std::collections::HashMap<std::net::IpAddr, u32, clients::FastState>,
-    /// Where the client totals of recent connections are, direct-mapped by connection id and
-    /// checked by label identity: the label of a connection is shared by its events, so most
-    /// events find their client without hashing the id. The label is held, so its address
-    /// cannot be reused by another label while cached.
-    pub(crate) conn_clients: Vec<Option<(Arc<ConnLabel>, ClientRef)>>,
+    /// Where the client totals of recent connections are: most events find their client
+    /// without hashing its id.
+    pub(crate) conn_clients: LabelCache<ClientRef>,
 }
 
 /// Where a connection's client totals are.
@@ -112,9 +111,6 @@ pub(crate) enum ClientRef {
     /// `Totals::other_clients`.
     Other,
 }
-
-/// Slots of `Totals::conn_clients`.
-const CONN_CACHE_SLOTS: usize = 1024;
 
 /// Distinct client ids counted one by one; later ids are folded into `Totals::other_clients`.
 pub const MAX_CLIENTS: usize = 10_000;
@@ -168,19 +164,12 @@ impl Totals {
     /// full would find it full again).
     #[inline(always)]
     fn client_ref(&mut self, label: &Arc<ConnLabel>) -> ClientRef {
-        let i = (label.id.0 % CONN_CACHE_SLOTS as u64) as usize;
-        if let Some(Some((l, r))) = self.conn_clients.get(i) {
-            if Arc::ptr_eq(l, label) {
-                return *r;
-            }
-        }
-        let r = self.lookup_client(label);
-        if self.conn_clients.is_empty() {
-            self.conn_clients.resize(CONN_CACHE_SLOTS, None);
-        }
-        if let Some(slot) = self.conn_clients.get_mut(i) {
-            *slot = Some((Arc::clone(label), r));
-        }
+        let mut cache = std::mem::take(&mut self.conn_clients);
+        let r = cache
+            .get_or_make(label, |l, _| self.lookup_client(l))
+            .copied()
+            .unwrap_or(ClientRef::NoId);
+        self.conn_clients = cache;
         r
     }
 

@@ -1,37 +1,59 @@
-//! Shared topic texts: a PUBLISH topic that a connection direction used recently is handed to
-//! its event as another reference to the same `Arc<str>` instead of a fresh copy. Most
-//! connections publish to a few topics again and again; a topic not among the recent ones
-//! costs one allocation, as a copy would.
+//! Shared texts of recent topics: a PUBLISH topic that a connection direction used recently is
+//! handed to its event as another reference to the same `Arc<str>` instead of a fresh copy
+//! (most connections publish to a few topics again and again; a topic not among the recent
+//! ones costs one allocation, as a copy would), and small per-topic memos such as the granted
+//! QoS of `state/flows.rs` are kept the same way.
 
 use std::sync::Arc;
 
-/// Topics remembered per connection direction.
-const RECENT: usize = 8;
+/// Texts remembered.
+pub const RECENT: usize = 8;
 
-/// The topics a connection direction used last, found by a length and byte compare.
+/// The last [`RECENT`] texts seen, each with a value, found by a byte compare; the oldest is
+/// replaced first.
 #[derive(Clone, Debug, Default)]
-pub struct Recent {
-    slots: [Option<Arc<str>>; RECENT],
+pub struct RecentTexts<V> {
+    slots: [Option<(Arc<str>, V)>; RECENT],
     next: usize,
 }
 
-impl Recent {
+impl<V: Copy> RecentTexts<V> {
+    /// The remembered text equal to `s`, with its value.
+    pub fn find(&self, s: &str) -> Option<(&Arc<str>, V)> {
+        self.slots
+            .iter()
+            .flatten()
+            .find(|(t, _)| **t == *s)
+            .map(|(t, v)| (t, *v))
+    }
+
+    /// Remembers `t` with `v` in place of the oldest.
+    pub fn put(&mut self, t: Arc<str>, v: V) {
+        if let Some(slot) = self.slots.get_mut(self.next) {
+            *slot = Some((t, v));
+        }
+        self.next = (self.next + 1) % RECENT;
+    }
+
+    /// Forgets every text.
+    pub fn clear(&mut self) {
+        self.slots = Default::default();
+        self.next = 0;
+    }
+}
+
+/// The topics a connection direction used last.
+pub type Recent = RecentTexts<()>;
+
+impl RecentTexts<()> {
     /// The shared text equal to `s`: a recent one, else a new one remembered in place of the
     /// oldest.
     pub fn get(&mut self, s: &str) -> Arc<str> {
-        let found = self
-            .slots
-            .iter()
-            .flatten()
-            .find(|t| t.len() == s.len() && t.as_bytes() == s.as_bytes());
-        if let Some(t) = found {
+        if let Some((t, ())) = self.find(s) {
             return Arc::clone(t);
         }
         let t: Arc<str> = Arc::from(s);
-        if let Some(slot) = self.slots.get_mut(self.next) {
-            *slot = Some(Arc::clone(&t));
-        }
-        self.next = (self.next + 1) % RECENT;
+        self.put(Arc::clone(&t), ());
         t
     }
 }
@@ -54,5 +76,20 @@ mod tests {
         assert!(!Arc::ptr_eq(&a, &b));
         assert_eq!(a, b);
         assert!(Arc::ptr_eq(&b, &r.get("a/b")));
+    }
+
+    #[test]
+    fn values_are_found_by_text_the_oldest_forgotten_and_all_cleared() {
+        let mut m: RecentTexts<u8> = RecentTexts::default();
+        m.put(Arc::from("a/b"), 1);
+        assert_eq!(m.find("a/b").map(|e| e.1), Some(1));
+        assert_eq!(m.find("a/c"), None);
+        for n in 0..RECENT {
+            m.put(Arc::from(format!("t{n}")), 0);
+        }
+        assert_eq!(m.find("a/b"), None);
+        assert_eq!(m.find("t0").map(|e| e.1), Some(0));
+        m.clear();
+        assert_eq!(m.find("t0"), None);
     }
 }

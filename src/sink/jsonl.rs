@@ -3,6 +3,7 @@
 use super::schema::*;
 use super::{pipe_ok, Flow, Sink};
 use crate::event::{ConnLabel, Event, EventKind, PacketInfo};
+use crate::label_cache::LabelCache;
 use crate::mqtt::reason::{Catalogue, Severity};
 use crate::mqtt::types::Version;
 use crate::report::Totals;
@@ -25,17 +26,12 @@ pub struct JsonlSink<W: Write> {
     line: Vec<u8>,
     /// Bytes of lines gathered before one write (0: every line is written at once).
     batch: usize,
-    /// "client-server" stream names of recent connections, direct-mapped by connection id.
+    /// The text of recent connections' lines.
     streams: StreamNames,
 }
 
-/// Slots of [`StreamNames`].
-const STREAM_SLOTS: usize = 1024;
-
 /// The text of one connection's lines, made once per connection label.
 struct ConnText {
-    /// The label it was made from (held, so its address is not reused while cached).
-    label: Arc<ConnLabel>,
     /// "client-server", as `ConnLabel::stream`.
     stream: String,
     /// The connection's part of a packet line ([`super::jsonw::conn_fragment`]) for each
@@ -43,36 +39,18 @@ struct ConnText {
     fragments: [Vec<u8>; 2],
 }
 
-/// A bounded cache of the text of recent connections, direct-mapped by connection id: the
-/// stream name and the `stream`, `dir` and `client_id` fields are the same for every event
-/// of a connection, and formatting addresses cost more than the rest of a line's numbers
-/// (IPv6 goes through `fmt`).
-struct StreamNames {
-    slots: Vec<Option<ConnText>>,
-}
+/// A bounded cache of the text of recent connections: the stream name and the `stream`,
+/// `dir` and `client_id` fields are the same for every event of a connection, and formatting
+/// addresses cost more than the rest of a line's numbers (IPv6 goes through `fmt`).
+#[derive(Default)]
+struct StreamNames(LabelCache<ConnText>);
 
 impl StreamNames {
-    fn new() -> Self {
-        StreamNames {
-            slots: std::iter::repeat_with(|| None).take(STREAM_SLOTS).collect(),
-        }
-    }
-
     /// The text of `label`'s connection: made again when the slot holds another connection
     /// or the label changed (its client id arrived, its orientation was swapped).
     fn get(&mut self, label: &Arc<ConnLabel>) -> Option<&ConnText> {
-        let i = (label.id.0 % STREAM_SLOTS as u64) as usize;
-        let slot = self.slots.get_mut(i)?;
-        let hit = match slot {
-            Some(t) if Arc::ptr_eq(&t.label, label) => true,
-            Some(t) if *t.label == **label => {
-                t.label = Arc::clone(label);
-                true
-            }
-            _ => false,
-        };
-        if !hit {
-            let mut stream = match slot.take() {
+        self.0.get_or_make(label, |label, old| {
+            let mut stream = match old {
                 Some(mut old) => {
                     old.stream.clear();
                     old.stream
@@ -88,13 +66,8 @@ impl StreamNames {
             for (f, dir) in fragments.iter_mut().zip([Dir::ToServer, Dir::ToClient]) {
                 super::jsonw::conn_fragment(f, &stream, Some(dir), id);
             }
-            *slot = Some(ConnText {
-                label: Arc::clone(label),
-                stream,
-                fragments,
-            });
-        }
-        slot.as_ref()
+            ConnText { stream, fragments }
+        })
     }
 }
 
@@ -107,7 +80,7 @@ impl<W: Write> JsonlSink<W> {
             started: false,
             line: Vec::with_capacity(1024),
             batch: 0,
-            streams: StreamNames::new(),
+            streams: StreamNames::default(),
         }
     }
 
@@ -452,7 +425,7 @@ mod tests {
     #[test]
     fn stream_names_follow_each_connection_and_its_orientation() {
         use crate::tcp::ConnId;
-        let mut names = StreamNames::new();
+        let mut names = StreamNames::default();
         let mut label = ConnLabel {
             id: ConnId(5),
             client: "10.0.0.2:4000".parse().unwrap(),
@@ -481,7 +454,7 @@ mod tests {
         assert_eq!(text(&mut names, &label), label.stream());
         // Another connection in the same slot replaces it.
         let other = ConnLabel {
-            id: ConnId(5 + STREAM_SLOTS as u64),
+            id: ConnId(5 + crate::label_cache::SLOTS as u64),
             client: "10.0.0.9:1".parse().unwrap(),
             ..label.clone()
         };
@@ -489,8 +462,10 @@ mod tests {
         assert_eq!(text(&mut names, &label), label.stream());
         // The same label shared by events: a hit on identity.
         let shared = Arc::new(label.clone());
-        assert!(names.get(&shared).is_some());
-        assert!(Arc::ptr_eq(&names.get(&shared).unwrap().label, &shared));
+        assert_eq!(
+            names.get(&shared).map(|t| t.stream.clone()),
+            Some(label.stream())
+        );
     }
 
     #[test]

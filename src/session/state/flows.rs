@@ -8,43 +8,16 @@ use crate::filter::topic_matches;
 use crate::mqtt::packet::{Publish, SubAck, Subscribe, Unsubscribe};
 use crate::mqtt::types::PacketType;
 use crate::session::alias::Resolved;
+use crate::session::intern::RecentTexts;
 use crate::tcp::Dir;
 use std::sync::Arc;
 
 /// Subscriptions remembered per connection for the granted-QoS check.
 const MAX_SUBSCRIPTIONS: usize = 1024;
 
-/// Topics whose granted QoS is remembered per connection.
-const GRANTED_MEMO: usize = 8;
-
 /// The granted QoS of the topics a connection's server sent to last, valid until the
 /// subscriptions change: matching a topic against every filter is the costly part of a PUBLISH.
-#[derive(Clone, Debug, Default)]
-pub(super) struct GrantedMemo {
-    slots: [Option<(Arc<str>, u8)>; GRANTED_MEMO],
-    next: usize,
-}
-
-impl GrantedMemo {
-    fn get(&self, topic: &str) -> Option<u8> {
-        self.slots
-            .iter()
-            .flatten()
-            .find(|(t, _)| t.len() == topic.len() && t.as_bytes() == topic.as_bytes())
-            .map(|e| e.1)
-    }
-
-    fn put(&mut self, topic: &Arc<str>, granted: u8) {
-        if let Some(slot) = self.slots.get_mut(self.next) {
-            *slot = Some((Arc::clone(topic), granted));
-        }
-        self.next = (self.next + 1) % GRANTED_MEMO;
-    }
-
-    fn clear(&mut self) {
-        *self = GrantedMemo::default();
-    }
-}
+pub(super) type GrantedMemo = RecentTexts<u8>;
 
 /// The filter a shared subscription `$share/{name}/{filter}` matches with (5.0 §4.8.2).
 fn match_filter(filter: &str) -> &str {
@@ -102,11 +75,11 @@ impl ConnState {
             self.negotiated.maximum_qos
         } else {
             match info.topic_resolved.as_ref().or(info.topic.as_ref()) {
-                Some(t) => match self.granted_memo.get(t) {
-                    Some(g) => g,
+                Some(t) => match self.granted_memo.find(t) {
+                    Some((_, g)) => g,
                     None => {
                         let g = self.granted_qos(t);
-                        self.granted_memo.put(t, g);
+                        self.granted_memo.put(Arc::clone(t), g);
                         g
                     }
                 },
@@ -301,23 +274,7 @@ impl ConnState {
 
 #[cfg(test)]
 mod tests {
-    use super::{match_filter, GrantedMemo, GRANTED_MEMO};
-    use std::sync::Arc;
-
-    #[test]
-    fn granted_memo_finds_by_text_forgets_the_oldest_and_clears() {
-        let mut m = GrantedMemo::default();
-        m.put(&Arc::from("a/b"), 1);
-        assert_eq!(m.get("a/b"), Some(1));
-        assert_eq!(m.get("a/c"), None);
-        for n in 0..GRANTED_MEMO {
-            m.put(&Arc::from(format!("t{n}")), 0);
-        }
-        assert_eq!(m.get("a/b"), None);
-        assert_eq!(m.get("t0"), Some(0));
-        m.clear();
-        assert_eq!(m.get("t0"), None);
-    }
+    use super::match_filter;
 
     #[test]
     fn shared_subscriptions_match_with_their_filter() {
