@@ -143,8 +143,7 @@ impl Stream {
             && seq == self.base.add_u64(self.next)
         {
             let s = self.next;
-            self.recent[self.recent_at] = (s, payload.len() as u32, fingerprint(payload));
-            self.recent_at = (self.recent_at + 1) % RECENT;
+            self.note_delivered(s, payload);
             em.data(tag.conn, tag.dir, s, payload);
             self.next = s + payload.len() as u64;
             self.remember(payload);
@@ -245,8 +244,7 @@ impl Stream {
             self.hold(em, s, p, &mut mm);
         } else if s < e {
             if fresh {
-                self.recent[self.recent_at] = (s, p.len() as u32, fingerprint(p));
-                self.recent_at = (self.recent_at + 1) % RECENT;
+                self.note_delivered(s, p);
             }
             self.deliver_in_order(em, tag, s, p, &mut mm);
         }
@@ -397,6 +395,15 @@ impl Stream {
         while self.asm.first().is_some_and(|r| r.start <= self.next) {
             self.deliver_first(em, tag, false);
         }
+    }
+
+    /// Remembers a fresh segment delivered at stream offset `s`, for the retransmission check.
+    #[inline]
+    fn note_delivered(&mut self, s: u64, p: &[u8]) {
+        if let Some(r) = self.recent.get_mut(self.recent_at) {
+            *r = (s, p.len() as u32, fingerprint(p));
+        }
+        self.recent_at = (self.recent_at + 1) % RECENT;
     }
 
     /// Keeps the last bytes just delivered (ending at `next`) in the tail window.
