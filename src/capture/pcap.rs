@@ -63,10 +63,11 @@ impl PcapParser {
         let Some(h) = self.header else {
             return self.file_header(w);
         };
-        let e = h.endian;
-        let (Some(secs), Some(frac), Some(caplen), Some(orig_len)) =
-            (e.u32(w, 0), e.u32(w, 4), e.u32(w, 8), e.u32(w, 12))
-        else {
+        if let Some(rec) = self.packet(w) {
+            return Step::Packet(rec);
+        }
+        // Not a whole, sane record: say what is missing or wrong.
+        let Some(caplen) = h.endian.u32(w, 8).filter(|_| w.len() >= RECORD_HEADER) else {
             return Step::Need(RECORD_HEADER);
         };
         if caplen > h.max_caplen {
@@ -75,25 +76,12 @@ impl PcapParser {
                 h.max_caplen
             ));
         }
-        let len = RECORD_HEADER + caplen as usize;
-        if w.len() < len {
-            return Step::Need(len);
-        }
-        self.last_secs = Some(i64::from(secs));
-        let nanos = i64::from(frac).saturating_mul(i64::from(h.frac_ns));
-        Step::Packet(Record {
-            len,
-            data_off: RECORD_HEADER,
-            caplen,
-            orig_len,
-            ts: Ts(Ts::from_parts(i64::from(secs), 0).0.saturating_add(nanos)),
-            linktype: h.linktype,
-        })
+        Step::Need(RECORD_HEADER + caplen as usize)
     }
 
-    /// The packet record at the start of `w` when it is all there and sane: what `step` would
-    /// answer with `Step::Packet`; None when `step` must decide (file header, short window,
-    /// damage).
+    /// The packet record at the start of `w` when it is all there and sane (`step`'s
+    /// `Step::Packet`, and the reader's fast path); None when `step` must say why (file header,
+    /// short window, damage).
     #[inline]
     pub(crate) fn packet(&mut self, w: &[u8]) -> Option<Record> {
         let h = self.header.as_ref()?;
