@@ -55,6 +55,7 @@ impl OwnedFrame {
             caplen: self.data.len() as u32,
             orig_len: self.data.len() as u32,
             data: &self.data,
+            owner: None,
         }
     }
 }

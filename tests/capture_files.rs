@@ -792,6 +792,7 @@ fn write_all(frames: &[Owned]) -> Vec<u8> {
             caplen: f.data.len() as u32,
             orig_len: f.orig_len,
             data: &f.data,
+            owner: None,
         };
         w.write_frame(&frame).unwrap();
     }
@@ -832,6 +833,7 @@ fn written_file_is_accepted_by_tshark() {
             caplen: f.data.len() as u32,
             orig_len: f.orig_len,
             data: &f.data,
+            owner: None,
         };
         w.write_frame(&frame).unwrap();
     }

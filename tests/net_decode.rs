@@ -112,6 +112,7 @@ fn frame(linktype: LinkType, data: &[u8]) -> Frame<'_> {
         caplen: data.len() as u32,
         orig_len: data.len() as u32,
         data,
+        owner: None,
     }
 }
 

@@ -205,7 +205,7 @@ impl FileSource {
         self.stats.frames += 1;
         self.stats.bytes += u64::from(rec.caplen);
         let data_end = rec.data_off + rec.caplen as usize;
-        let data = self.input.take(rec.len, rec.data_off, data_end);
+        let (data, owner) = self.input.take(rec.len, rec.data_off, data_end);
         Frame {
             ts: rec.ts,
             linktype: rec.linktype,
@@ -213,6 +213,7 @@ impl FileSource {
             caplen: data.len() as u32,
             orig_len: rec.orig_len,
             data,
+            owner: Some(owner),
         }
     }
 

@@ -7,10 +7,21 @@
 //! contiguous. A record longer than the headroom is stitched by appending the next chunk to the
 //! current buffer instead (rare: records above 256 KiB). Nothing is allocated per frame, and
 //! a single record may never exceed [`MAX_RECORD`].
+//!
+//! Chunks are shared ([`Chunk`]): a frame names the chunk holding it, so a consumer on another
+//! thread (the `--threads` hand-over after reassembly) can keep a reference to its bytes
+//! instead of copying them. The reader thread reuses a chunk only once nobody else holds it,
+//! and allocates another meanwhile (at most [`MAX_CHUNKS`] in all).
 
 use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
+
+/// A buffer of read-ahead bytes, shared with whoever keeps a frame's bytes beyond the next
+/// read (the thread hand-over); the reader refills it once it is the only holder.
+pub type Chunk = Arc<Vec<u8>>;
 
 /// Default data bytes per chunk read ahead (1 MiB: JSON Lines on the 1 GiB benchmark capture
 /// ran 1.01-1.07 s against 1.12-1.16 s with 256 KiB; 2 and 4 MiB were no faster).
@@ -22,15 +33,21 @@ pub const MAX_RECORD: usize = 16 << 20;
 /// Largest headroom kept in front of each chunk (a 262144-byte snaplen record plus headers).
 const MAX_HEADROOM: usize = (256 << 10) + 64;
 
-/// Chunks in circulation: one parsed, one ready, one being read.
+/// Chunks handed to the parser at a time: one parsed, one ready, one being read.
 const CHUNKS: usize = 3;
 
+/// Most chunks allocated, counting those still held by consumers: a bound on memory whatever
+/// holds them (30 MiB with 1 MiB chunks; past this the reader waits). The hand-over between
+/// threads holds at most 20: 10 batches (8 in flight, one filling, one being read) of at most
+/// 2 chunks each.
+pub const MAX_CHUNKS: usize = 24;
+
 /// What the reader thread sends: a chunk and the bytes read into it (0: end of input).
-type Filled = io::Result<(Vec<u8>, usize)>;
+type Filled = io::Result<(Chunk, usize)>;
 
 /// A read-ahead input: `cur[start..end]` holds bytes read but not yet consumed.
 pub(crate) struct Input {
-    cur: Vec<u8>,
+    cur: Chunk,
     start: usize,
     end: usize,
     /// File offset of `cur[start]`.
@@ -38,7 +55,7 @@ pub(crate) struct Input {
     headroom: usize,
     eof: bool,
     filled: Receiver<Filled>,
-    recycle: Sender<Vec<u8>>,
+    recycle: Sender<Chunk>,
 }
 
 impl Input {
@@ -48,15 +65,11 @@ impl Input {
         let headroom = chunk.min(MAX_HEADROOM);
         let (filled_tx, filled) = mpsc::sync_channel(CHUNKS);
         let (recycle, recycle_rx) = mpsc::channel();
-        for _ in 0..CHUNKS {
-            // Cannot fail: the receiver is alive.
-            let _ = recycle.send(Vec::new());
-        }
         let spawned = thread::Builder::new()
             .name("capture-reader".into())
             .spawn(move || read_ahead(reader, headroom + chunk, headroom, filled_tx, recycle_rx));
         let mut input = Input {
-            cur: Vec::new(),
+            cur: Chunk::default(),
             start: 0,
             end: 0,
             off: 0,
@@ -102,8 +115,8 @@ impl Input {
     }
 
     /// Consumes a record of `len` bytes and returns its bytes `from..to` (the frame data),
-    /// still borrowed from the buffer (empty when out of range).
-    pub(crate) fn take(&mut self, len: usize, from: usize, to: usize) -> &[u8] {
+    /// still borrowed from the buffer (empty when out of range), and the chunk holding them.
+    pub(crate) fn take(&mut self, len: usize, from: usize, to: usize) -> (&[u8], &Chunk) {
         let (a, b) = (
             self.start.saturating_add(from),
             self.start.saturating_add(to),
@@ -111,9 +124,9 @@ impl Input {
         let valid = b <= self.end && a <= b;
         self.consume(len);
         if !valid {
-            return &[];
+            return (&[], &self.cur);
         }
-        self.cur.get(a..b).unwrap_or(&[])
+        (self.cur.get(a..b).unwrap_or(&[]), &self.cur)
     }
 
     /// Makes at least `n` unconsumed bytes available; returns false when the input ends first
@@ -129,7 +142,7 @@ impl Input {
                     self.eof = true;
                     return Err(e);
                 }
-                Err(_) => (Vec::new(), 0),
+                Err(_) => (Chunk::default(), 0),
             };
             if got == 0 {
                 self.eof = true;
@@ -140,23 +153,29 @@ impl Input {
             let data = self.headroom..self.headroom + got;
             if m <= self.headroom && next.len() >= data.end {
                 // Usual case: the unread tail goes into the headroom of the next chunk.
+                // The reader hands each chunk over as its only holder: no copy is made here.
                 let at = self.headroom - m;
                 if let (Some(dst), Some(src)) = (
-                    next.get_mut(at..self.headroom),
+                    Arc::make_mut(&mut next).get_mut(at..self.headroom),
                     self.cur.get(self.start..self.end),
                 ) {
                     dst.copy_from_slice(src);
                 }
                 let old = std::mem::replace(&mut self.cur, next);
-                let _ = self.recycle.send(old);
+                if !old.is_empty() {
+                    // Every chunk received goes back once (the first, empty `cur` was not one).
+                    let _ = self.recycle.send(old);
+                }
                 (self.start, self.end) = (at, data.end);
             } else {
-                // A long record: append the new data to the current buffer.
+                // A long record: append the new data to the current buffer (copied first if a
+                // consumer still holds it).
+                let cur = Arc::make_mut(&mut self.cur);
                 if self.start > 0 {
-                    self.cur.copy_within(self.start..self.end, 0);
+                    cur.copy_within(self.start..self.end, 0);
                 }
-                self.cur.truncate(m);
-                self.cur.extend_from_slice(next.get(data).unwrap_or(&[]));
+                cur.truncate(m);
+                cur.extend_from_slice(next.get(data).unwrap_or(&[]));
                 let _ = self.recycle.send(next);
                 (self.start, self.end) = (0, self.cur.len());
             }
@@ -165,18 +184,33 @@ impl Input {
     }
 }
 
-/// The reader thread: fills recycled chunks after their headroom, one `read` call each (so
-/// a pipe's data is handed on as soon as it arrives), until the end of input or an error.
+/// The reader thread: fills chunks after their headroom, one `read` call each (so a pipe's
+/// data is handed on as soon as it arrives), until the end of input or an error. At most
+/// [`CHUNKS`] are with the parser at a time (it hands each back when done with it).
 fn read_ahead(
     mut reader: Box<dyn Read + Send>,
     size: usize,
     headroom: usize,
     filled: SyncSender<Filled>,
-    recycle: Receiver<Vec<u8>>,
+    recycle: Receiver<Chunk>,
 ) {
-    while let Ok(mut buf) = recycle.recv() {
+    let mut pool = Pool::default();
+    loop {
+        // Wait for the parser to hand a chunk back when it holds all but the one to read.
+        while pool.with_parser + 1 >= CHUNKS {
+            match recycle.recv() {
+                Ok(c) => pool.returned(c),
+                Err(_) => return,
+            }
+        }
+        while let Ok(c) = recycle.try_recv() {
+            pool.returned(c);
+        }
+        let mut chunk = pool.free_chunk(size);
+        // Nobody else holds it (no copy is made).
+        let buf = Arc::make_mut(&mut chunk);
         if buf.len() < size {
-            buf = vec![0; size]; // zeroed by the allocator, not byte by byte
+            *buf = vec![0; size]; // zeroed by the allocator, not byte by byte
         }
         buf.truncate(size);
         let got = loop {
@@ -186,9 +220,49 @@ fn read_ahead(
             }
         };
         let done = !matches!(got, Ok(n) if n > 0);
-        if filled.send(got.map(|n| (buf, n))).is_err() || done {
+        pool.with_parser += 1;
+        if filled.send(got.map(|n| (chunk, n))).is_err() || done {
             return;
         }
+    }
+}
+
+/// The reader thread's chunks: those handed back by the parser, some maybe still held by
+/// consumers, and how many the parser has.
+#[derive(Default)]
+struct Pool {
+    /// Chunks handed back by the parser.
+    back: Vec<Chunk>,
+    /// Chunks sent to the parser and not handed back yet.
+    with_parser: usize,
+}
+
+impl Pool {
+    /// Takes in a chunk the parser handed back.
+    fn returned(&mut self, c: Chunk) {
+        self.with_parser = self.with_parser.saturating_sub(1);
+        self.back.push(c);
+    }
+
+    /// A chunk nobody else holds: a handed-back one, else a new one while fewer than
+    /// [`MAX_CHUNKS`] exist, else the first to be released (polled: its holders do not
+    /// signal).
+    fn free_chunk(&mut self, size: usize) -> Chunk {
+        loop {
+            if let Some(c) = self.try_free_chunk(size) {
+                return c;
+            }
+            thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// A chunk nobody else holds, if one is free or may still be allocated.
+    fn try_free_chunk(&mut self, size: usize) -> Option<Chunk> {
+        if let Some(i) = self.back.iter_mut().position(|c| Arc::get_mut(c).is_some()) {
+            return Some(self.back.swap_remove(i));
+        }
+        (self.back.len() + self.with_parser < MAX_CHUNKS)
+            .then(|| Arc::new(Vec::with_capacity(size)))
     }
 }
 
@@ -231,9 +305,68 @@ mod tests {
         assert_eq!(input.available(), 40);
         assert_eq!(input.slice(39, 40), &[199]);
         assert_eq!(input.slice(0, 41), &[] as &[u8]);
-        assert_eq!(input.take(40, 1, 3), &[161, 162]);
+        assert_eq!(input.take(40, 1, 3).0, &[161, 162]);
         assert_eq!(input.offset(), 200);
         assert!(!input.fill(1).unwrap());
+    }
+
+    #[test]
+    fn chunks_held_by_a_consumer_are_not_refilled() {
+        // 32 records of 8 bytes, 16-byte chunks: each record is taken whole, its chunk kept.
+        // (Whole reads: 16 data bytes per chunk, 16 chunks in all, fewer than MAX_CHUNKS.)
+        let data: Vec<u8> = (0..256u32).map(|i| (i / 8) as u8).collect();
+        let mut input = Input::new(Box::new(io::Cursor::new(data)), 16);
+        let mut held = Vec::new();
+        while input.fill(8).unwrap() {
+            let (bytes, chunk) = input.take(8, 0, 8);
+            let at = bytes.as_ptr() as usize - chunk.as_ptr() as usize;
+            let record = bytes.to_vec();
+            held.push((Chunk::clone(chunk), at, record));
+        }
+        assert_eq!(held.len(), 32);
+        // Every record still reads the same through its chunk: none was refilled.
+        for (n, (chunk, at, record)) in held.iter().enumerate() {
+            assert_eq!(record, &[n as u8; 8]);
+            assert_eq!(chunk.get(*at..at + 8), Some(&record[..]), "record {n}");
+        }
+        let distinct = held
+            .windows(2)
+            .filter(|w| !Chunk::ptr_eq(&w[0].0, &w[1].0))
+            .count();
+        assert!(distinct >= 12, "{distinct}");
+    }
+
+    #[test]
+    fn released_chunks_are_reused() {
+        // Nothing held: the reader cycles through a few chunks, the same ones again.
+        let data: Vec<u8> = (0..4096u32).map(|i| i as u8).collect();
+        let mut input = Input::new(Box::new(Trickle(data, 0)), 16);
+        let mut seen: Vec<*const u8> = Vec::new();
+        while input.fill(8).unwrap() {
+            let (_, chunk) = input.take(8, 0, 8);
+            let p = chunk.as_ptr();
+            if !seen.contains(&p) {
+                seen.push(p);
+            }
+        }
+        assert!(seen.len() <= CHUNKS + 1, "{} chunks", seen.len());
+    }
+
+    #[test]
+    fn chunks_stop_at_the_bound_until_one_is_released() {
+        let mut pool = Pool::default();
+        let mut held = Vec::new();
+        while let Some(c) = pool.try_free_chunk(8) {
+            held.push(Chunk::clone(&c));
+            pool.with_parser += 1;
+            pool.returned(c);
+        }
+        // Every chunk is still held by a consumer: no more may be made.
+        assert_eq!(pool.back.len(), MAX_CHUNKS);
+        assert!(pool.try_free_chunk(8).is_none());
+        let released = Chunk::as_ptr(&held.swap_remove(7));
+        let again = pool.try_free_chunk(8).map(|c| Chunk::as_ptr(&c));
+        assert_eq!(again, Some(released));
     }
 
     struct Failing;

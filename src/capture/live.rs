@@ -242,6 +242,7 @@ impl FrameSource for LiveSource {
             caplen: self.buf.len() as u32,
             orig_len,
             data: &self.buf,
+            owner: None,
         }))
     }
 

@@ -95,6 +95,9 @@ pub struct Frame<'a> {
     pub orig_len: u32,
     /// The captured bytes.
     pub data: &'a [u8],
+    /// The shared buffer `data` lies in, when the source reads into shared chunks (files):
+    /// a consumer on another thread may keep the bytes by holding it instead of copying them.
+    pub owner: Option<&'a Chunk>,
 }
 
 /// Counters a source keeps about what it read.
@@ -224,7 +227,7 @@ pub mod writer;
 pub use devices::{format_device_list, list_devices, Connection, DeviceInfo};
 pub use file::{open_file, open_reader, FileOptions, FileSource};
 pub use filter::BpfFilter;
-pub use input::{INITIAL_BUFFER, MAX_RECORD};
+pub use input::{Chunk, INITIAL_BUFFER, MAX_CHUNKS, MAX_RECORD};
 pub use live::{open_live, LiveOptions, LiveSource};
 pub use pcapng::MAX_INTERFACES;
 pub use writer::{create_file as create_pcapng_file, PcapngWriter};

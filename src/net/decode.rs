@@ -415,6 +415,7 @@ mod tests {
                 caplen: data.len() as u32,
                 orig_len: data.len() as u32,
                 data,
+                owner: None,
             };
             let mut d = Defragmenter::new(&Limits::default());
             if let Some(fast) = fast_ethernet_tcp(&frame) {
@@ -435,6 +436,7 @@ mod tests {
             caplen: f.len() as u32,
             orig_len: f.len() as u32,
             data: &f,
+            owner: None,
         };
         let seg = fast_ethernet_tcp(&frame).expect("the usual frame takes the fast path");
         assert_eq!(
@@ -445,6 +447,7 @@ mod tests {
         let v6 = v6_frame();
         let frame = Frame {
             data: &v6,
+            owner: None,
             caplen: v6.len() as u32,
             orig_len: v6.len() as u32,
             ..frame

@@ -1,12 +1,14 @@
 //! The `--threads` split at TCP reassembly: frames are read, decoded and reassembled on a
 //! worker thread, while the MQTT sessions run on the calling thread and hand their events on
 //! (to the totals and the summary on the same thread, or to an output thread for the
-//! per-event formats). Stream events cross in capture order in bounded batches, their bytes
-//! copied into the batch, so the sessions see exactly what they would on one thread and the
-//! output is byte for byte the same.
+//! per-event formats). Stream events cross in capture order in bounded batches, so the
+//! sessions see exactly what they would on one thread and the output is byte for byte the
+//! same. A data event's bytes that lie in the frame's shared read-ahead chunk (in-order data
+//! from a file) cross as a reference to the chunk, held by the batch; other bytes (reassembled
+//! from out-of-order segments, live capture) are copied into the batch.
 
 use super::{read_all, Lower, RunOptions};
-use crate::capture::{CaptureError, FrameSource, Ts};
+use crate::capture::{CaptureError, Chunk, FrameSource, Ts};
 use crate::event::Event;
 use crate::session::Sessions;
 use crate::tcp::{ConnId, Dir, StreamEvent};
@@ -20,19 +22,28 @@ const BATCH_EVENTS: usize = 1024;
 const BATCH_BYTES: usize = 256 << 10;
 /// Batches queued between the two threads: bounds the memory between them.
 const BATCHES_IN_FLIGHT: usize = 8;
+/// Read-ahead chunks a batch may hold before it is handed over: with the batches in flight,
+/// bounds the chunks kept from reuse (under `capture::MAX_CHUNKS`).
+const BATCH_CHUNKS: usize = 2;
+
+// The batches in flight, the one being filled and the one being read, plus the three chunks
+// with the file parser, stay under the reader's bound: it never waits for a release.
+const _: () = assert!((BATCHES_IN_FLIGHT + 2) * BATCH_CHUNKS + 3 < crate::capture::MAX_CHUNKS);
 
 /// A stream event whose bytes, if any, live in its batch.
 #[derive(Clone, Copy, Debug)]
 enum Staged {
     /// Any event but data: it borrows nothing.
     Other(StreamEvent<'static>),
-    /// Data whose bytes are `bytes[start..end]` of the batch.
+    /// Data whose bytes are `[start..end]` of the batch's own bytes (`src` 0) or of its chunk
+    /// `src - 1`.
     Data {
         conn: ConnId,
         dir: Dir,
         ts: Ts,
         frame_no: u64,
         offset: u64,
+        src: u32,
         start: usize,
         end: usize,
     },
@@ -42,12 +53,16 @@ enum Staged {
 #[derive(Debug, Default)]
 struct StreamBatch {
     events: Vec<Staged>,
+    /// Copied bytes.
     bytes: Vec<u8>,
+    /// Read-ahead chunks holding the other bytes.
+    chunks: Vec<Chunk>,
 }
 
 impl StreamBatch {
-    /// Appends one stream event, copying its bytes.
-    fn push(&mut self, se: StreamEvent<'_>) {
+    /// Appends one stream event: its bytes are referred to in `owner` (the chunk of the frame
+    /// being decoded) when they lie there, else copied.
+    fn push(&mut self, se: StreamEvent<'_>, owner: Option<&Chunk>) {
         let staged = match se {
             StreamEvent::Data {
                 conn,
@@ -57,16 +72,23 @@ impl StreamBatch {
                 offset,
                 bytes,
             } => {
-                let start = self.bytes.len();
-                self.bytes.extend_from_slice(bytes);
+                let (src, start) = match owner.and_then(|c| self.refer(c, bytes)) {
+                    Some(at) => at,
+                    None => {
+                        let start = self.bytes.len();
+                        self.bytes.extend_from_slice(bytes);
+                        (0, start)
+                    }
+                };
                 Staged::Data {
                     conn,
                     dir,
                     ts,
                     frame_no,
                     offset,
+                    src,
                     start,
-                    end: self.bytes.len(),
+                    end: start + bytes.len(),
                 }
             }
             StreamEvent::Open(info) => Staged::Other(StreamEvent::Open(info)),
@@ -115,9 +137,25 @@ impl StreamBatch {
         self.events.push(staged);
     }
 
+    /// Where `bytes` lie in `chunk` (source number, start), holding the chunk; None when they
+    /// lie elsewhere (or are empty).
+    fn refer(&mut self, chunk: &Chunk, bytes: &[u8]) -> Option<(u32, usize)> {
+        let base = chunk.as_ptr() as usize;
+        let at = (bytes.as_ptr() as usize).checked_sub(base)?;
+        if bytes.is_empty() || at.checked_add(bytes.len())? > chunk.len() {
+            return None;
+        }
+        if !self.chunks.last().is_some_and(|c| Chunk::ptr_eq(c, chunk)) {
+            self.chunks.push(Chunk::clone(chunk));
+        }
+        Some((self.chunks.len() as u32, at))
+    }
+
     /// True when the batch should be handed over.
     fn full(&self) -> bool {
-        self.events.len() >= BATCH_EVENTS || self.bytes.len() >= BATCH_BYTES
+        self.events.len() >= BATCH_EVENTS
+            || self.bytes.len() >= BATCH_BYTES
+            || self.chunks.len() >= BATCH_CHUNKS
     }
 
     /// Hands every event, in order, to `f`.
@@ -131,23 +169,32 @@ impl StreamBatch {
                     ts,
                     frame_no,
                     offset,
+                    src,
                     start,
                     end,
-                } => f(StreamEvent::Data {
-                    conn,
-                    dir,
-                    ts,
-                    frame_no,
-                    offset,
-                    bytes: self.bytes.get(start..end).unwrap_or(&[]),
-                }),
+                } => {
+                    let from = match src.checked_sub(1) {
+                        None => &self.bytes[..],
+                        Some(k) => self.chunks.get(k as usize).map_or(&[][..], |c| &c[..]),
+                    };
+                    f(StreamEvent::Data {
+                        conn,
+                        dir,
+                        ts,
+                        frame_no,
+                        offset,
+                        bytes: from.get(start..end).unwrap_or(&[]),
+                    })
+                }
             }
         }
     }
 
+    /// Empties the batch, releasing its chunks for reuse by the reader.
     fn clear(&mut self) {
         self.events.clear();
         self.bytes.clear();
+        self.chunks.clear();
     }
 }
 
@@ -185,10 +232,10 @@ pub(super) fn run_staged(
                         stop_w.store(true, Ordering::Relaxed);
                     }
                 };
-                let push = |se: StreamEvent<'_>| {
+                let push = |se: StreamEvent<'_>, owner: Option<&Chunk>| {
                     let full = {
                         let mut b = batch.borrow_mut();
-                        b.push(se);
+                        b.push(se, owner);
                         b.full()
                     };
                     if full {
@@ -200,17 +247,21 @@ pub(super) fn run_staged(
                     source,
                     opts,
                     &mut |_| stop_w.load(Ordering::Relaxed),
-                    &mut |frame| lower.borrow_mut().frame(frame, &mut |se| push(se)),
-                    &mut || lower.borrow_mut().finish(&mut |se| push(se)),
+                    &mut |frame| {
+                        let owner = frame.owner;
+                        lower.borrow_mut().frame(frame, &mut |se| push(se, owner))
+                    },
+                    &mut || lower.borrow_mut().finish(&mut |se| push(se, None)),
                 );
                 hand_over();
                 errors
             })?;
-        for batch in full_rx.iter() {
+        for mut batch in full_rx.iter() {
             batch.replay(&mut |se| sessions.on_stream(se, &mut *emit));
             if stopped() {
                 stop.store(true, Ordering::Relaxed);
             }
+            batch.clear();
             let _ = empty_tx.send(batch);
         }
         match worker.join() {
@@ -227,6 +278,9 @@ mod tests {
 
     #[test]
     fn a_batch_replays_its_events_in_order_with_their_bytes() {
+        let chunk: Chunk = Chunk::new((0..64u8).collect());
+        let other: Chunk = Chunk::new(vec![9; 8]);
+        let outside = [7u8, 8];
         let mut b = StreamBatch::default();
         let data = |bytes| StreamEvent::Data {
             conn: ConnId(3),
@@ -236,23 +290,38 @@ mod tests {
             offset: 100,
             bytes,
         };
-        b.push(data(&[1, 2, 3]));
-        b.push(StreamEvent::Gap {
-            conn: ConnId(3),
-            dir: Dir::ToServer,
-            ts: Ts(8),
-            frame_no: 10,
-            offset: 5,
-            len: 6,
-            reason: GapReason::Timeout,
-        });
-        b.push(data(&[4, 5]));
-        b.push(StreamEvent::Close {
-            conn: ConnId(3),
-            ts: Ts(9),
-            frame_no: 11,
-            reason: CloseReason::Fin,
-        });
+        b.push(data(&[1, 2, 3]), None);
+        b.push(
+            StreamEvent::Gap {
+                conn: ConnId(3),
+                dir: Dir::ToServer,
+                ts: Ts(8),
+                frame_no: 10,
+                offset: 5,
+                len: 6,
+                reason: GapReason::Timeout,
+            },
+            Some(&chunk),
+        );
+        // Bytes inside the frame's chunk are held by reference, others copied.
+        b.push(data(&chunk[10..13]), Some(&chunk));
+        b.push(data(&chunk[60..64]), Some(&chunk));
+        b.push(data(&outside), Some(&chunk));
+        b.push(data(&chunk[0..0]), Some(&chunk));
+        b.push(data(&[4, 5]), None);
+        b.push(
+            StreamEvent::Close {
+                conn: ConnId(3),
+                ts: Ts(9),
+                frame_no: 11,
+                reason: CloseReason::Fin,
+            },
+            None,
+        );
+        assert_eq!(b.chunks.len(), 1, "one chunk, held once");
+        assert_eq!(b.bytes, [1, 2, 3, 7, 8, 4, 5]);
+        assert_eq!(Chunk::strong_count(&chunk), 2);
+        assert!(!b.full());
         let mut seen = Vec::new();
         b.replay(&mut |se| {
             seen.push(match se {
@@ -264,10 +333,23 @@ mod tests {
         });
         assert_eq!(
             seen,
-            ["data 100 [1, 2, 3]", "gap 6", "data 100 [4, 5]", "close 11"]
+            [
+                "data 100 [1, 2, 3]",
+                "gap 6",
+                "data 100 [10, 11, 12]",
+                "data 100 [60, 61, 62, 63]",
+                "data 100 [7, 8]",
+                "data 100 []",
+                "data 100 [4, 5]",
+                "close 11"
+            ]
         );
-        assert!(!b.full());
+        // A second chunk fills the batch; clearing releases both.
+        b.push(data(&other[2..4]), Some(&other));
+        assert!(b.full());
         b.clear();
-        assert!(b.events.is_empty() && b.bytes.is_empty());
+        assert!(b.events.is_empty() && b.bytes.is_empty() && b.chunks.is_empty());
+        assert_eq!(Chunk::strong_count(&chunk), 1);
+        assert_eq!(Chunk::strong_count(&other), 1);
     }
 }

@@ -169,6 +169,7 @@ fn decode_file(name: &str) -> (Summary, NetDecoder) {
             caplen: r.data.len() as u32,
             orig_len: r.orig_len,
             data: &r.data,
+            owner: None,
         };
         s.frames += 1;
         if let NetOutcome::Tcp(seg) = dec.decode(&f) {

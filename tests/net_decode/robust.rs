@@ -64,7 +64,7 @@ proptest! {
             let orig_len = data.len() as u32 + extra;
             data.truncate(keep);
             let f = Frame { ts: Ts::from_parts(secs, 0), linktype: lt, frame_no: n as u64 + 1,
-                caplen: keep as u32, orig_len, data: &data };
+                caplen: keep as u32, orig_len, data: &data, owner: None };
             let out = dec.decode(&f);
             if let NetOutcome::Tcp(s) = out {
                 prop_assert!(s.payload.len() <= keep);
