@@ -87,7 +87,9 @@ enum State {
     Done,
 }
 
-/// A pcap or pcapng capture read from a file, stdin or any reader.
+/// A pcap or pcapng capture read from a file, stdin or any reader (on cache lines of its
+/// own: the reading thread updates it per frame while another thread works next to it).
+#[repr(align(128))]
 pub struct FileSource {
     path: String,
     input: Input,

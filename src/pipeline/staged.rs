@@ -7,13 +7,12 @@
 //! from a file) cross as a reference to the chunk, held by the batch; other bytes (reassembled
 //! from out-of-order segments, live capture) are copied into the batch.
 
-use super::{read_all, Lower, RunOptions};
+use super::{read_all, Lower, RunOptions, StopFlag};
 use crate::capture::{CaptureError, Chunk, FrameSource, Ts};
 use crate::event::Event;
 use crate::session::Sessions;
 use crate::tcp::{ConnId, Dir, StreamEvent};
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 /// Stream events per batch.
@@ -212,7 +211,7 @@ pub(super) fn run_staged(
     stopped: &dyn Fn() -> bool,
     opts: &mut RunOptions<'_>,
 ) -> std::io::Result<Vec<CaptureError>> {
-    let stop = AtomicBool::new(false);
+    let stop = StopFlag::default();
     let (full_tx, full_rx) = mpsc::sync_channel::<StreamBatch>(BATCHES_IN_FLIGHT);
     let (empty_tx, empty_rx) = mpsc::channel::<StreamBatch>();
     std::thread::scope(|scope| {
@@ -229,7 +228,7 @@ pub(super) fn run_staged(
                     let mut next = empty_rx.try_recv().unwrap_or_default();
                     next.clear();
                     if full_tx.send(std::mem::replace(&mut *b, next)).is_err() {
-                        stop_w.store(true, Ordering::Relaxed);
+                        stop_w.raise();
                     }
                 };
                 let push = |se: StreamEvent<'_>, owner: Option<&Chunk>| {
@@ -246,7 +245,7 @@ pub(super) fn run_staged(
                 let errors = read_all(
                     source,
                     opts,
-                    &mut |_| stop_w.load(Ordering::Relaxed),
+                    &mut |_| stop_w.raised(),
                     &mut |frame| {
                         let owner = frame.owner;
                         lower.borrow_mut().frame(frame, &mut |se| push(se, owner))
@@ -259,7 +258,7 @@ pub(super) fn run_staged(
         for mut batch in full_rx.iter() {
             batch.replay(&mut |se| sessions.on_stream(se, &mut *emit));
             if stopped() {
-                stop.store(true, Ordering::Relaxed);
+                stop.raise();
             }
             batch.clear();
             let _ = empty_tx.send(batch);

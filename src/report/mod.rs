@@ -59,8 +59,9 @@ pub struct CaptureTotals {
     pub damage: Option<String>,
 }
 
-/// Everything counted over a run.
+/// Everything counted over a run (on cache lines of its own, like the pipeline's stages).
 #[derive(Clone, Debug, Default)]
+#[repr(align(128))]
 pub struct Totals {
     /// MQTT packets (malformed included).
     pub packets: u64,

@@ -156,7 +156,9 @@ struct Run<'c> {
     mem_total: usize,
 }
 
-/// Per-connection MQTT analysis for the whole run.
+/// Per-connection MQTT analysis for the whole run (on cache lines of its own: another thread
+/// may read and reassemble frames right next to it).
+#[repr(align(128))]
 pub struct Sessions {
     cfg: SessionConfig,
     catalogue: Arc<Catalogue>,
