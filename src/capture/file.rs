@@ -32,6 +32,10 @@ pub struct FileOptions {
     pub filter: Option<String>,
     /// Bytes per read-ahead chunk (records longer than a chunk are stitched, up to 16 MiB).
     pub buffer_size: usize,
+    /// Read on a thread of its own, ahead of the parser (the default); false: read on the
+    /// parser's thread when it needs more bytes, for a run whose other threads keep the
+    /// cores busy anyway (the bytes then land in the parser's own cache).
+    pub read_ahead: bool,
 }
 
 impl Default for FileOptions {
@@ -40,6 +44,7 @@ impl Default for FileOptions {
             keep_going: false,
             filter: None,
             buffer_size: INITIAL_BUFFER,
+            read_ahead: true,
         }
     }
 }
@@ -132,7 +137,11 @@ pub fn open_reader(
         Some(f) => BpfFilter::new(f)?,
         None => None,
     };
-    let mut input = Input::new(reader, opts.buffer_size);
+    let mut input = if opts.read_ahead {
+        Input::new(reader, opts.buffer_size)
+    } else {
+        Input::here(reader, opts.buffer_size)
+    };
     let complete = input.fill(4).map_err(|source| CaptureError::Io {
         path: name.to_string(),
         source,

@@ -12,6 +12,10 @@
 //! thread (the `--threads` hand-over after reassembly) can keep a reference to its bytes
 //! instead of copying them. The reader thread reuses a chunk only once nobody else holds it,
 //! and allocates another meanwhile (at most [`MAX_CHUNKS`] in all).
+//!
+//! [`Input::here`] reads on the parser's own thread instead, when it needs more bytes, with
+//! the same chunks: for a run whose other threads keep every core busy, where a reader thread
+//! only adds a hand-over and leaves the bytes in another core's cache.
 
 use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -54,37 +58,92 @@ pub(crate) struct Input {
     off: u64,
     headroom: usize,
     eof: bool,
-    filled: Receiver<Filled>,
-    recycle: Sender<Chunk>,
+    feed: Feed,
+}
+
+/// Where an [`Input`]'s chunks come from.
+enum Feed {
+    /// A reader thread fills them ahead; the parser hands each back when done with it.
+    Thread {
+        filled: Receiver<Filled>,
+        recycle: Sender<Chunk>,
+    },
+    /// The parser's thread reads each when it needs more bytes.
+    Here {
+        reader: Box<dyn Read + Send>,
+        pool: Pool,
+        size: usize,
+    },
 }
 
 impl Input {
     /// Starts the reader thread; `chunk` is the number of data bytes per read.
     pub(crate) fn new(reader: Box<dyn Read + Send>, chunk: usize) -> Input {
+        Input::with_feed(reader, chunk, true)
+    }
+
+    /// Reads on the caller's thread, when more bytes are needed, instead of a reader thread
+    /// (for a caller whose cores are busy anyway: the bytes land in its own core's cache).
+    pub(crate) fn here(reader: Box<dyn Read + Send>, chunk: usize) -> Input {
+        Input::with_feed(reader, chunk, false)
+    }
+
+    fn with_feed(reader: Box<dyn Read + Send>, chunk: usize, ahead: bool) -> Input {
         let chunk = chunk.clamp(16, MAX_RECORD);
         let headroom = chunk.min(MAX_HEADROOM);
-        let (filled_tx, filled) = mpsc::sync_channel(CHUNKS);
-        let (recycle, recycle_rx) = mpsc::channel();
-        let spawned = thread::Builder::new()
-            .name("capture-reader".into())
-            .spawn(move || read_ahead(reader, headroom + chunk, headroom, filled_tx, recycle_rx));
-        let mut input = Input {
+        let size = headroom + chunk;
+        let feed = if ahead {
+            let (filled_tx, filled) = mpsc::sync_channel(CHUNKS);
+            let (recycle, recycle_rx) = mpsc::channel();
+            let spawned = thread::Builder::new()
+                .name("capture-reader".into())
+                .spawn(move || read_ahead(reader, size, headroom, filled_tx, recycle_rx));
+            let filled = match spawned {
+                Ok(_) => filled,
+                Err(e) => {
+                    // No thread: report the failure as the first read error.
+                    let (tx, rx) = mpsc::sync_channel(1);
+                    let _ = tx.send(Err(e));
+                    rx
+                }
+            };
+            Feed::Thread { filled, recycle }
+        } else {
+            Feed::Here {
+                reader,
+                pool: Pool::default(),
+                size,
+            }
+        };
+        Input {
             cur: Chunk::default(),
             start: 0,
             end: 0,
             off: 0,
             headroom,
             eof: false,
-            filled,
-            recycle,
-        };
-        if let Err(e) = spawned {
-            // No thread: report the failure as the first read error.
-            let (tx, rx) = mpsc::sync_channel(1);
-            let _ = tx.send(Err(e));
-            input.filled = rx;
+            feed,
         }
-        input
+    }
+
+    /// The next chunk read and its byte count (0 at the end of the input).
+    fn next_chunk(&mut self) -> Filled {
+        match &mut self.feed {
+            Feed::Thread { filled, .. } => filled.recv().unwrap_or(Ok((Chunk::default(), 0))),
+            Feed::Here { reader, pool, size } => {
+                read_one(&mut **reader, pool, *size, self.headroom)
+            }
+        }
+    }
+
+    /// Hands a chunk the parser is done with back for refilling.
+    fn give_back(&mut self, chunk: Chunk) {
+        match &mut self.feed {
+            Feed::Thread { recycle, .. } => {
+                let _ = recycle.send(chunk);
+            }
+            Feed::Here { pool, .. } => pool.returned(chunk),
+        }
     }
 
     /// File offset of the first unconsumed byte.
@@ -136,17 +195,16 @@ impl Input {
             if self.eof {
                 return Ok(false);
             }
-            let (mut next, got) = match self.filled.recv() {
-                Ok(Ok(x)) => x,
-                Ok(Err(e)) => {
+            let (mut next, got) = match self.next_chunk() {
+                Ok(x) => x,
+                Err(e) => {
                     self.eof = true;
                     return Err(e);
                 }
-                Err(_) => (Chunk::default(), 0),
             };
             if got == 0 {
                 self.eof = true;
-                let _ = self.recycle.send(next);
+                self.give_back(next);
                 continue;
             }
             let m = self.available();
@@ -164,7 +222,7 @@ impl Input {
                 let old = std::mem::replace(&mut self.cur, next);
                 if !old.is_empty() {
                     // Every chunk received goes back once (the first, empty `cur` was not one).
-                    let _ = self.recycle.send(old);
+                    self.give_back(old);
                 }
                 (self.start, self.end) = (at, data.end);
             } else {
@@ -176,7 +234,7 @@ impl Input {
                 }
                 cur.truncate(m);
                 cur.extend_from_slice(next.get(data).unwrap_or(&[]));
-                let _ = self.recycle.send(next);
+                self.give_back(next);
                 (self.start, self.end) = (0, self.cur.len());
             }
         }
@@ -206,25 +264,32 @@ fn read_ahead(
         while let Ok(c) = recycle.try_recv() {
             pool.returned(c);
         }
-        let mut chunk = pool.free_chunk(size);
-        // Nobody else holds it (no copy is made).
-        let buf = Arc::make_mut(&mut chunk);
-        if buf.len() < size {
-            *buf = vec![0; size]; // zeroed by the allocator, not byte by byte
-        }
-        buf.truncate(size);
-        let got = loop {
-            match reader.read(buf.get_mut(headroom..).unwrap_or(&mut [])) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
-            }
-        };
-        let done = !matches!(got, Ok(n) if n > 0);
-        pool.with_parser += 1;
-        if filled.send(got.map(|n| (chunk, n))).is_err() || done {
+        let got = read_one(&mut *reader, &mut pool, size, headroom);
+        let done = !matches!(got, Ok((_, n)) if n > 0);
+        if filled.send(got).is_err() || done {
             return;
         }
     }
+}
+
+/// Reads once into a free chunk of `size` bytes, after its headroom; the chunk counts as
+/// with the parser from then on.
+fn read_one(reader: &mut dyn Read, pool: &mut Pool, size: usize, headroom: usize) -> Filled {
+    let mut chunk = pool.free_chunk(size);
+    // Nobody else holds it (no copy is made).
+    let buf = Arc::make_mut(&mut chunk);
+    if buf.len() < size {
+        *buf = vec![0; size]; // zeroed by the allocator, not byte by byte
+    }
+    buf.truncate(size);
+    let got = loop {
+        match reader.read(buf.get_mut(headroom..).unwrap_or(&mut [])) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other,
+        }
+    };
+    pool.with_parser += 1;
+    got.map(|n| (chunk, n))
 }
 
 /// The reader thread's chunks: those handed back by the parser, some maybe still held by
@@ -282,10 +347,20 @@ mod tests {
         }
     }
 
+    /// Both ways of reading: on a reader thread, and on the caller's thread.
+    fn both(reader: impl Fn() -> Box<dyn Read + Send>, chunk: usize) -> [Input; 2] {
+        [Input::new(reader(), chunk), Input::here(reader(), chunk)]
+    }
+
     #[test]
     fn fill_consume_and_stitch_track_offsets() {
         let data: Vec<u8> = (0..200u8).collect();
-        let mut input = Input::new(Box::new(Trickle(data, 0)), 16);
+        for input in both(|| Box::new(Trickle(data.clone(), 0)), 16) {
+            fill_consume_and_stitch(input);
+        }
+    }
+
+    fn fill_consume_and_stitch(mut input: Input) {
         assert!(input.fill(10).unwrap());
         assert_eq!(&input.window()[..10], &(0..10u8).collect::<Vec<_>>()[..]);
         // Consuming more than is buffered consumes what is there.
@@ -315,7 +390,12 @@ mod tests {
         // 32 records of 8 bytes, 16-byte chunks: each record is taken whole, its chunk kept.
         // (Whole reads: 16 data bytes per chunk, 16 chunks in all, fewer than MAX_CHUNKS.)
         let data: Vec<u8> = (0..256u32).map(|i| (i / 8) as u8).collect();
-        let mut input = Input::new(Box::new(io::Cursor::new(data)), 16);
+        for input in both(|| Box::new(io::Cursor::new(data.clone())), 16) {
+            held_chunks_stay(input);
+        }
+    }
+
+    fn held_chunks_stay(mut input: Input) {
         let mut held = Vec::new();
         while input.fill(8).unwrap() {
             let (bytes, chunk) = input.take(8, 0, 8);
@@ -340,7 +420,12 @@ mod tests {
     fn released_chunks_are_reused() {
         // Nothing held: the reader cycles through a few chunks, the same ones again.
         let data: Vec<u8> = (0..4096u32).map(|i| i as u8).collect();
-        let mut input = Input::new(Box::new(Trickle(data, 0)), 16);
+        for input in both(|| Box::new(Trickle(data.clone(), 0)), 16) {
+            chunks_cycle(input);
+        }
+    }
+
+    fn chunks_cycle(mut input: Input) {
         let mut seen: Vec<*const u8> = Vec::new();
         while input.fill(8).unwrap() {
             let (_, chunk) = input.take(8, 0, 8);
@@ -378,9 +463,10 @@ mod tests {
 
     #[test]
     fn read_errors_are_reported() {
-        let mut input = Input::new(Box::new(Failing), 64);
-        let e = input.fill(1).unwrap_err();
-        assert_eq!(e.to_string(), "disk on fire");
-        assert!(!input.fill(1).unwrap());
+        for mut input in both(|| Box::new(Failing), 64) {
+            let e = input.fill(1).unwrap_err();
+            assert_eq!(e.to_string(), "disk on fire");
+            assert!(!input.fill(1).unwrap());
+        }
     }
 }
