@@ -292,8 +292,9 @@ fn read_one(reader: &mut dyn Read, pool: &mut Pool, size: usize, headroom: usize
     got.map(|n| (chunk, n))
 }
 
-/// The reader thread's chunks: those handed back by the parser, some maybe still held by
-/// consumers, and how many the parser has.
+/// The reader's chunks (on the reader thread, or on the parser's own with [`Input::here`]):
+/// those handed back by the parser, some maybe still held by consumers, and how many the
+/// parser has.
 #[derive(Default)]
 struct Pool {
     /// Chunks handed back by the parser.
