@@ -158,7 +158,7 @@ pub struct RunEnd {
 }
 
 /// Options of one run (read per frame by the reading thread: kept off the lines of the
-/// other thread's locals, see [`Lower`]).
+/// other thread's locals, like `Lower`).
 #[repr(align(128))]
 pub struct RunOptions<'w> {
     /// Stop after this many frames.
