@@ -320,8 +320,8 @@ pub fn analyse(a: &RunArgs) -> Result<i32, AppError> {
     let stop = Arc::new(AtomicBool::new(false));
     // With two threads or more the pipeline's own threads keep both cores busy: reading on
     // the reassembly thread, instead of a read-ahead thread of its own, leaves the bytes in
-    // that core's cache (JSON Lines on the 1 GiB bench capture 1.07 -> 1.01 s, CPU 1.93 ->
-    // 1.75 s; summary unchanged). One thread and the TUI keep the read-ahead thread, which
+    // that core's cache (JSON Lines on the 1 GiB bench capture 1.06 -> 1.02 s, CPU 1.94 ->
+    // 1.76 s; summary unchanged). One thread and the TUI keep the read-ahead thread, which
     // overlaps reading with the analysis there.
     let read_ahead = threads < 2 || format == Format::Tui;
     let mut source = open_source(a, &stop, read_ahead)?;

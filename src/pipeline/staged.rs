@@ -225,8 +225,8 @@ pub(super) fn run_staged(
                     if b.events.is_empty() {
                         return;
                     }
-                    let mut next = empty_rx.try_recv().unwrap_or_default();
-                    next.clear();
+                    // Returned batches come back emptied (their chunks released at once).
+                    let next = empty_rx.try_recv().unwrap_or_default();
                     if full_tx.send(std::mem::replace(&mut *b, next)).is_err() {
                         stop_w.raise();
                     }
