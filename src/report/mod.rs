@@ -1,6 +1,7 @@
 //! Run totals: counts per type, reason code, client and anomaly, latencies and capture statistics.
 
 pub mod clients;
+pub mod code_rows;
 pub mod counts;
 pub mod latency;
 

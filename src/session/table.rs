@@ -780,7 +780,14 @@ fn packet(
             let opts = &ctx.cfg.convert;
             let topics = &mut state.recent_topics[dir.index()];
             packet_info_into(&mut info, raw, &pkt, version, ctx.catalogue, opts, topics);
-            if state.version.is_none() && raw.header.ptype != PacketType::CONNECT {
+            // The version is unknown: the packet says nothing of it, except a CONNECT (its
+            // level) and a CONNACK that decoded as 3.x, i.e. the 2-byte shape that carries a
+            // 3.x return code. A server refusing a protocol level it does not support answers
+            // so (3.1.1 §3.1.2.2: return code 0x01); read as 5.0 that code would be an
+            // unknown success code.
+            if state.version.is_none()
+                && !matches!(raw.header.ptype, PacketType::CONNECT | PacketType::CONNACK)
+            {
                 info.version = None;
             }
             state.on_packet(at, &pkt, &mut info, ctx.catalogue, anomalies);

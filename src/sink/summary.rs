@@ -4,6 +4,7 @@ use super::{Flow, Sink};
 use crate::event::Event;
 use crate::mqtt::reason::{Catalogue, Severity};
 use crate::mqtt::types::Version;
+use crate::report::code_rows::code_rows;
 use crate::report::latency::Latency;
 use crate::report::{ClientTotals, Totals};
 use crate::timefmt::latency as fmt_lat;
@@ -166,23 +167,27 @@ pub fn summary_text(t: &Totals, cat: &Catalogue) -> String {
         let _ = writeln!(s, "  {:<12} {:>8} {:>8}", pt.name(), v[0], v[1]);
     }
     let _ = writeln!(s, "Reason codes (failures first):");
-    let mut codes: Vec<_> = t.codes.iter().collect();
-    codes.sort_by_key(|((pt, v, c), _)| {
-        let sev = cat.explain(*c, *pt, v.unwrap_or(Version::V5)).severity;
-        (std::cmp::Reverse(sev as u8), *pt, *c)
-    });
-    for ((pt, v, code), n) in codes {
-        let ex = cat.explain(*code, *pt, v.unwrap_or(Version::V5));
-        let mark = match ex.severity {
+    let codes = code_rows(t, cat);
+    // The name column fits the longest name, so that the counts line up.
+    let width = codes
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for r in codes {
+        let mark = match r.severity {
             Severity::Failure => "FAIL",
             Severity::Notice => "note",
             Severity::Success => "ok",
         };
         let _ = writeln!(
             s,
-            "  {mark:<4} {:<11} {code} {:<40} {n:>8}",
-            pt.name(),
-            ex.name
+            "  {mark:<4} {:<11} {:<5} {} {:<width$} {:>8}",
+            r.ptype.name(),
+            r.version,
+            r.code,
+            r.name,
+            r.count
         );
     }
     if !t.anomalies.is_empty() {

@@ -45,3 +45,13 @@ fn golden_summary_adafruit_throttled_banned() {
         "adafruit-connack-throttled-banned.summary.txt",
     );
 }
+
+#[test]
+fn golden_summary_connack_refusals_v311() {
+    // 3.1 and 3.1.1 codes listed apart, and the refusal of protocol level 6 (a 2-byte CONNACK
+    // on a connection of unknown version) read as the 3.x return code 0x01.
+    check(
+        "captures/connack-refusals-v311.pcap",
+        "connack-refusals-v311.summary.txt",
+    );
+}

@@ -175,3 +175,40 @@ fn reserved_bits_in_a_malformed_packet_are_an_anomaly() {
     run.data(1, 1, C2S, c.len() as u64, &[0xC1, 0x00]);
     assert_eq!(run.anomaly_names(), vec!["reserved_bits", "reserved_bits"]);
 }
+
+#[test]
+fn a_two_byte_connack_refusing_an_unknown_protocol_level_is_a_3x_refusal() {
+    // CONNECT "MQTT" level 6, clean session, keep-alive 60, client id "cx"; the server answers
+    // with the 2-byte CONNACK, return code 0x01 (3.1.1 §3.1.2.2), as mosquitto does.
+    let connect = [
+        0x10, 14, 0, 4, b'M', b'Q', b'T', b'T', 6, 0x02, 0, 60, 0, 2, b'c', b'x',
+    ];
+    let connack = [0x20, 2, 0, 0x01];
+    let mut run = Run::new();
+    run.open(1, 0, 40001, OrientedBy::Syn);
+    run.data(1, 0, C2S, 0, &connect);
+    run.data(1, 1, S2C, 0, &connack);
+    run.close(1, 2);
+    let info = run
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::Packet(p) if p.ptype == mqttscope::mqtt::types::PacketType::CONNACK => {
+                Some(p)
+            }
+            _ => None,
+        })
+        .expect("a CONNACK event");
+    assert_eq!(info.version, Some(mqttscope::mqtt::types::Version::V3_1_1));
+    assert_eq!(info.outcome, mqttscope::event::Outcome::Failure);
+    assert_eq!(
+        info.reason_codes.as_slice(),
+        [mqttscope::mqtt::types::ReasonCode(1)]
+    );
+    assert!(run.anomaly_names().is_empty(), "{:?}", run.anomaly_names());
+    let mut t = Totals::default();
+    for e in &run.events {
+        t.add(e);
+    }
+    assert_eq!(t.failures, 1);
+}

@@ -3,7 +3,7 @@
 
 use super::style;
 use crate::mqtt::reason::Severity;
-use crate::mqtt::types::Version;
+use crate::report::code_rows::{code_rows, name_width};
 use crate::timefmt::latency;
 use crate::tui::state::AppState;
 use ratatui::buffer::Buffer;
@@ -23,26 +23,19 @@ pub fn lines(s: &AppState) -> Vec<Line<'static>> {
         t.packets, t.failures, t.notices, t.malformed, t.unanswered, s.conns.list.len()
     )));
     out.push(h("Reason codes (failures first)"));
-    let mut codes: Vec<_> = t.codes.iter().collect();
-    codes.sort_by_key(|((pt, v, c), _)| {
-        let sev = s
-            .catalogue
-            .explain(*c, *pt, v.unwrap_or(Version::V5))
-            .severity;
-        (std::cmp::Reverse(sev as u8), *pt, *c)
-    });
-    for ((pt, v, code), n) in codes {
-        let ex = s.catalogue.explain(*code, *pt, v.unwrap_or(Version::V5));
-        let (mark, st) = match ex.severity {
-            Severity::Failure => ("FAIL", style::failure()),
-            Severity::Notice => ("note", style::notice()),
-            Severity::Success => ("ok", Style::new().fg(Color::Green)),
+    let codes = code_rows(t, &s.catalogue);
+    let width = name_width(&codes);
+    for r in codes {
+        let st = match r.severity {
+            Severity::Failure => style::failure(),
+            Severity::Notice => style::notice(),
+            Severity::Success => Style::new().fg(Color::Green),
         };
         out.push(Line::from(vec![
-            Span::styled(format!("  {mark:<4} "), st),
-            Span::raw(format!("{:<11} ", pt.name())),
-            Span::styled(format!("{code} {:<40}", ex.name), st),
-            Span::raw(format!(" {n:>8}")),
+            Span::styled(format!("  {:<4} ", r.mark()), st),
+            Span::raw(format!("{:<11} {:<5} ", r.ptype.name(), r.version)),
+            Span::styled(format!("{} {:<width$}", r.code, r.name), st),
+            Span::raw(format!(" {:>8}", r.count)),
         ]));
     }
     out.push(h("Packets by type              to server  to client"));
