@@ -579,3 +579,39 @@ proptest! {
         prop_assert_eq!(go(&chunks, &ones), one_shot);
     }
 }
+
+#[test]
+fn a_feed_of_whole_packets_right_after_a_gap_is_framed_at_once() {
+    // A keep-alive PINGRESP in its own segment after a lost one: taken at once, not held
+    // until the next packet (half a minute later on a quiet connection).
+    let mut f = Framer::new(1 << 20);
+    f.set_sender(Some(Sender::Server));
+    f.set_version(Some(Version::V3_1_1));
+    let mut evs = run(&mut f, &[&[0xD0, 0x00]]);
+    f.gap(2);
+    evs.extend(run(&mut f, &[&[0xD0, 0x00]]));
+    assert_eq!(
+        packets(&evs),
+        vec![(0, vec![0xD0, 0x00]), (4, vec![0xD0, 0x00])]
+    );
+    // Two whole packets filling the feed, too.
+    f.gap(3);
+    let evs = run(&mut f, &[&[0x90, 0x03, 0x00, 0x07, 0x01, 0xD0, 0x00]]);
+    assert_eq!(packets(&evs).len(), 2, "{evs:?}");
+    // A feed that does not end with a whole packet waits for more bytes, as before.
+    f.gap(5);
+    let evs = run(&mut f, &[&[0xD0, 0x00, 0xD0]]);
+    assert_eq!(packets(&evs), vec![], "{evs:?}");
+    let evs = run_end(&mut f, &[&[0x00]]);
+    assert_eq!(
+        packets(&evs),
+        vec![(21, vec![0xD0, 0x00]), (23, vec![0xD0, 0x00])]
+    );
+    // Only the first feed after the gap: a later one is decided by the usual rules.
+    let mut f = Framer::new(1 << 20);
+    f.set_sender(Some(Sender::Server));
+    f.set_version(Some(Version::V3_1_1));
+    f.gap(10);
+    let evs = run(&mut f, &[&[0x30], &[0xD0, 0x00]]);
+    assert_eq!(packets(&evs), vec![], "{evs:?}");
+}

@@ -583,6 +583,27 @@ fn ack_past_a_hole_gives_it_up() {
 }
 
 #[test]
+fn what_an_ack_releases_comes_before_the_acking_segments_data() {
+    // The client's PINGREQ arrives after a lost segment and waits behind the hole; the
+    // server's PINGRESP acknowledges the lost bytes. The hole given up and the PINGREQ it
+    // held are handed out before the PINGRESP, in the order the peers sent them.
+    let mut segs = handshake(1000, 5000);
+    segs.push(seg(2, c(), s(), 1001, 5001, ACK | PSH, b"\xc0\x00")); // 0..2
+    segs.push(seg(3, c(), s(), 1005, 5001, ACK | PSH, b"\xc0\x00")); // 4..6, 2..4 lost
+    segs.push(seg(3, s(), c(), 5001, 1007, ACK | PSH, b"\xd0\x00")); // acks through 6
+    let (ev, _) = run(&segs);
+    assert_eq!(
+        &ev[1..5],
+        &[
+            data(0, Dir::ToServer, 0, b"\xc0\x00"),
+            gap(0, Dir::ToServer, 2, 2, GapReason::AckedUnseen),
+            data(0, Dir::ToServer, 4, b"\xc0\x00"),
+            data(0, Dir::ToClient, 0, b"\xd0\x00"),
+        ]
+    );
+}
+
+#[test]
 fn snaplen_cut_is_a_gap_of_the_missing_bytes() {
     let mut segs = handshake(1000, 5000);
     let mut cut = seg(2, c(), s(), 1001, 5001, ACK, b"abcd");

@@ -217,6 +217,9 @@ pub struct Framer {
     elided: u64,
     /// Whole length of the packet whose payload is being passed over (while `elided > 0`).
     passing_total: u64,
+    /// Resynchronising from where a gap ended, nothing fed since: the next feed starts right
+    /// after the lost bytes (see `resync_scan`).
+    gap_end: bool,
 }
 
 /// Byte `i` of `a` followed by `b`.
@@ -248,6 +251,7 @@ impl Framer {
             elide: false,
             elided: 0,
             passing_total: 0,
+            gap_end: false,
         }
     }
 
@@ -470,6 +474,7 @@ impl Framer {
         self.buf.clear();
         self.pos += len;
         self.mode = Mode::Resync { since: self.pos };
+        self.gap_end = true;
     }
 
     /// Ends the stream: reports bytes of an incomplete packet or resync still held.
@@ -727,7 +732,23 @@ impl Framer {
         let view_len = view.len();
         let mut found = None;
         let mut undecided = None;
-        for i in 0..view_len {
+        // The first feed after a gap, when the lost bytes were whole segments, starts with a
+        // packet; and an MQTT peer writes whole packets, so a segment often ends with one. A
+        // chain starting right after the gap and filling this feed exactly is as strong
+        // evidence as a chain ending exactly at the stream's end (`END_BITS`), and is taken at
+        // once instead of waiting for the next header: on a quiet connection (keep-alive
+        // pings) that may come half a minute later, and the other direction's events would
+        // meanwhile be handed out before it and paired wrongly.
+        let gap_end = std::mem::take(&mut self.gap_end);
+        if gap_end
+            && held == 0
+            && start == since
+            && !input.is_empty()
+            && verdict(&view, 0, &ctx, true, &mut self.scratch) == Verdict::Yes
+        {
+            found = Some(0);
+        }
+        for i in 0..if found.is_some() { 0 } else { view_len } {
             match verdict(&view, i, &ctx, self.ending, &mut self.scratch) {
                 Verdict::Yes => {
                     found = Some(i);

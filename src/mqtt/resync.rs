@@ -6,7 +6,8 @@
 //! byte about 4, a 16-bit string length that must fit a 100-byte packet about 9, a printable
 //! topic character 1). A position is accepted when a chain of at least two packets starting
 //! there reaches [`ACCEPT_BITS`], or, at the end of the stream, when a chain ending exactly
-//! there reaches [`END_BITS`]. Every packet whose body is examined must decode, with no property
+//! there reaches [`END_BITS`] (the framer also asks the latter of the first feed after a gap,
+//! as if it ended the stream: see `Framer::resync_scan`). Every packet whose body is examined must decode, with no property
 //! issue, under one version; packets that cannot come from the sending side (5.0 §2.1.2
 //! Table 2-1, 3.1.1 §2.2.1 Table 2.1) or cannot come at this point (a second CONNECT or CONNACK,
 //! 5.0 §3.1, §3.2) are refused.

@@ -15,7 +15,7 @@ pub struct KeepAlive {
     pub requested: u16,
     /// Server Keep Alive from CONNACK, which replaces the requested value.
     pub server: Option<u16>,
-    /// Time of the client's last packet.
+    /// Time of the client's last packet (or of a gap in its bytes, after one).
     pub last_client: Option<Ts>,
 }
 
@@ -51,6 +51,17 @@ impl KeepAlive {
     }
 }
 
+impl KeepAlive {
+    /// Client bytes were lost, found at `ts`: they were sent by then, so the silence runs
+    /// from `ts` at the earliest (a silence is only reported when it is certain). Before any
+    /// client packet nothing is measured yet, and nothing changes.
+    pub fn lost_client_bytes(&mut self, ts: Ts) {
+        if let Some(last) = self.last_client {
+            self.last_client = Some(last.max(ts));
+        }
+    }
+}
+
 /// Nanoseconds to whole milliseconds (negative as 0).
 pub fn ms(ns: i64) -> u64 {
     (ns.max(0) / 1_000_000) as u64
@@ -82,5 +93,30 @@ mod tests {
         assert_eq!(k.client_packet(Ts(100 * NS)), None);
         k.server = Some(0);
         assert_eq!(k.overdue(Ts(10_000 * NS)), None);
+    }
+
+    #[test]
+    fn lost_client_bytes_restart_the_silence() {
+        let mut k = KeepAlive {
+            requested: 10,
+            ..KeepAlive::default()
+        };
+        // Before any client packet, a gap measures nothing.
+        k.lost_client_bytes(Ts(5 * NS));
+        assert_eq!(k.last_client, None);
+        assert_eq!(k.client_packet(Ts(6 * NS)), None);
+        // 54 s without a packet, but bytes lost at 50 s: only 10 s of silence are certain.
+        k.lost_client_bytes(Ts(50 * NS));
+        assert_eq!(k.client_packet(Ts(60 * NS)), None);
+        // A gap found before the last packet changes nothing; 16 s later is overdue.
+        k.lost_client_bytes(Ts(55 * NS));
+        assert_eq!(
+            k.client_packet(Ts(76 * NS)),
+            Some(Anomaly::KeepAliveExpired {
+                silence_ms: 16_000,
+                keep_alive: 10,
+                last_client: Ts(60 * NS),
+            })
+        );
     }
 }

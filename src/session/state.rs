@@ -417,6 +417,15 @@ impl ConnState {
             matches!(r.code.0, 0x18 | 0x19).then(|| self.pending(at, info, 0));
     }
 
+    /// Bytes of direction `dir` were lost (a gap declared at `ts`). Lost client bytes were sent
+    /// by `ts`, maybe a PINGREQ: the client's silence is measured from `ts` at the earliest,
+    /// so that no keep-alive finding spans bytes nobody saw.
+    pub fn on_gap(&mut self, dir: Dir, ts: Ts) {
+        if dir == Dir::ToServer {
+            self.ka.lost_client_bytes(ts);
+        }
+    }
+
     /// Counts a malformed packet; `reserved` names the reserved bits that made it malformed.
     pub fn on_malformed(&mut self, at: At, reserved: Option<&'static str>, out: &mut Vec<Anomaly>) {
         self.packets[at.dir.index()] += 1;

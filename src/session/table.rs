@@ -341,6 +341,7 @@ impl Sessions {
                 }
                 c.framers[dir.index()].gap(len);
                 let sdir = if c.swapped { dir.flip() } else { dir };
+                c.state.on_gap(sdir, ts);
                 let ev = make_event(
                     &mut self.next_event,
                     ts,

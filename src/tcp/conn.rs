@@ -155,6 +155,15 @@ impl Conn {
             self.close(em);
             return Verdict::Closed(CloseReason::Rst);
         }
+        // The peer's bytes this segment acknowledges were sent before it: what the ACK
+        // releases there (data held behind a hole it declares unseen) is handed out before
+        // this segment's own data, so that a request and its answer keep their order.
+        if flags.has(TcpFlags::ACK) {
+            let peer = self.tag(dir.flip());
+            if let Some(st) = self.halves[peer.dir.index()].stream.as_mut() {
+                st.ack(em, peer, SeqNum(seg.ack));
+            }
+        }
         let tag = self.tag(dir);
         let syn = flags.has(TcpFlags::SYN);
         let h = &mut self.halves[dir.index()];
@@ -179,12 +188,6 @@ impl Conn {
                 st.set_fin(at as u64);
             }
             h.fin = true;
-        }
-        if flags.has(TcpFlags::ACK) {
-            let peer = self.tag(dir.flip());
-            if let Some(st) = self.halves[peer.dir.index()].stream.as_mut() {
-                st.ack(em, peer, SeqNum(seg.ack));
-            }
         }
         if self.halves[0].fin && self.halves[1].fin {
             self.close(em);
