@@ -277,6 +277,9 @@ pub enum Anomaly {
     SecondConnect,
     /// An answer with no request.
     Orphan(PacketType),
+    /// A PUBREL after a PUBREC with this failure code, which ended the exchange and freed the
+    /// packet id (5.0 §4.3.3): no PUBREL was due.
+    PubrelAfterFailedPubrec(ReasonCode),
     /// A packet id reused while its exchange was in flight.
     PacketIdInUse(u16),
     /// QoS above the granted or maximum QoS.
@@ -371,6 +374,7 @@ impl Anomaly {
             Anomaly::PacketBeforeConnect => "packet_before_connect",
             Anomaly::SecondConnect => "second_connect",
             Anomaly::Orphan(_) => "orphan_answer",
+            Anomaly::PubrelAfterFailedPubrec(_) => "pubrel_after_failed_pubrec",
             Anomaly::PacketIdInUse(_) => "packet_id_in_use",
             Anomaly::QosExceeded { .. } => "qos_exceeded",
             Anomaly::ReceiveMaximumExceeded(_) => "receive_maximum_exceeded",
@@ -404,6 +408,9 @@ impl Anomaly {
             Anomaly::PacketBeforeConnect => "packet sent before CONNECT".into(),
             Anomaly::SecondConnect => "second CONNECT on the same connection".into(),
             Anomaly::Orphan(t) => format!("{t} answers no request seen"),
+            Anomaly::PubrelAfterFailedPubrec(c) => format!(
+                "PUBREL after PUBREC {c}: a failed PUBREC ends the exchange and frees the packet id, no PUBREL is due"
+            ),
             Anomaly::PacketIdInUse(id) => format!("packet id {id} reused while in flight"),
             Anomaly::QosExceeded { used, allowed } => {
                 format!("QoS {used} above the allowed QoS {allowed}")

@@ -129,6 +129,8 @@ pub struct ConnState {
     subscriptions: Vec<(String, u8)>,
     /// Granted QoS of recent topics under the current subscriptions (see `flows.rs`).
     granted_memo: flows::GrantedMemo,
+    /// QoS 2 ids released by a failed PUBREC, per direction of their PUBLISH.
+    released: [flows::Released; 2],
     /// Recent PUBLISH topics per direction (see `intern::Recent`).
     pub recent_topics: [Recent; 2],
 }
@@ -162,6 +164,7 @@ impl ConnState {
             aliases: [AliasSpace::default(), AliasSpace::default()],
             subscriptions: Vec::new(),
             granted_memo: Default::default(),
+            released: Default::default(),
             recent_topics: Default::default(),
         }
     }

@@ -44,10 +44,23 @@ fn pubrel_after_a_failed_pubrec_still_pairs_with_its_pubcomp() {
     c.step(2, C2S, &publish(2, "secret", Some(3), vec![]));
     c.step(3, S2C, &pubrec(3, 0x87));
     let rel = c.step(4, C2S, &pubrel(3));
-    assert_eq!(rel.names(), vec!["orphan_answer"]);
+    // Not an answer to nothing: the PUBREC was seen, but its failure freed the id.
+    assert_eq!(rel.names(), vec!["pubrel_after_failed_pubrec"]);
+    assert_eq!(
+        rel.anomalies,
+        vec![Anomaly::PubrelAfterFailedPubrec(ReasonCode(0x87))]
+    );
     let comp = c.step(6, S2C, &pubcomp(3));
     assert_eq!(comp.answers(), Some((rel.event, 2)));
     assert!(comp.anomalies.is_empty());
+    // Once: a second PUBREL for the id answers nothing.
+    assert_eq!(c.step(7, C2S, &pubrel(3)).names(), vec!["orphan_answer"]);
+    // A new QoS 2 PUBLISH reusing the id starts afresh: its PUBREL after a success is normal.
+    c.step(8, C2S, &publish(2, "secret", Some(5), vec![]));
+    c.step(9, S2C, &pubrec(5, 0x87));
+    c.step(10, C2S, &publish(2, "ok", Some(5), vec![]));
+    c.step(11, S2C, &pubrec(5, 0x00));
+    assert!(c.step(12, C2S, &pubrel(5)).anomalies.is_empty());
 }
 
 #[test]

@@ -6,7 +6,7 @@ use super::{At, ConnState};
 use crate::event::{Anomaly, Outcome, PacketInfo, SubOutcome};
 use crate::filter::topic_matches;
 use crate::mqtt::packet::{Publish, SubAck, Subscribe, Unsubscribe};
-use crate::mqtt::types::PacketType;
+use crate::mqtt::types::{PacketType, ReasonCode};
 use crate::session::alias::Resolved;
 use crate::session::intern::RecentTexts;
 use crate::tcp::Dir;
@@ -18,6 +18,45 @@ const MAX_SUBSCRIPTIONS: usize = 1024;
 /// The granted QoS of the topics a connection's server sent to last, valid until the
 /// subscriptions change: matching a topic against every filter is the costly part of a PUBLISH.
 pub(super) type GrantedMemo = RecentTexts<u8>;
+
+/// QoS 2 packet ids a failed PUBREC released, per direction of their PUBLISH: the last few,
+/// with the code, to tell a PUBREL sent anyway from one answering nothing (5.0 §4.3.3).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Released {
+    ids: [(u16, u8); RELEASED_KEPT],
+    len: usize,
+    next: usize,
+}
+
+/// Ids kept per direction by [`Released`].
+const RELEASED_KEPT: usize = 8;
+
+impl Released {
+    /// Remembers that a PUBREC with failure `code` released `id`.
+    fn add(&mut self, id: u16, code: u8) {
+        self.forget(id);
+        self.ids[self.next] = (id, code);
+        self.next = (self.next + 1) % RELEASED_KEPT;
+        self.len = (self.len + 1).min(RELEASED_KEPT);
+    }
+
+    /// The failure code that released `id`, forgetting it.
+    fn take(&mut self, id: u16) -> Option<u8> {
+        if id == 0 {
+            return None;
+        }
+        let k = self.ids[..self.len].iter().position(|e| e.0 == id)?;
+        let code = self.ids[k].1;
+        // Id 0 is never a QoS 2 packet id: it marks a forgotten slot.
+        self.ids[k] = (0, 0);
+        Some(code)
+    }
+
+    /// Forgets `id` (reused by a new PUBLISH).
+    fn forget(&mut self, id: u16) {
+        let _ = self.take(id);
+    }
+}
 
 /// The filter a shared subscription `$share/{name}/{filter}` matches with (5.0 §4.8.2).
 fn match_filter(filter: &str) -> &str {
@@ -97,6 +136,8 @@ impl ConnState {
             out.push(Anomaly::ReceiveMaximumExceeded(rm));
         }
         if let Some(id) = p.packet_id {
+            // A new exchange reuses the id a failed PUBREC released.
+            self.released[d.index()].forget(id);
             let pend = self.pending(at, info, p.qos);
             self.record(d, id, pend, p.dup, out);
         }
@@ -136,6 +177,8 @@ impl ConnState {
                 if info.outcome < Outcome::Failure {
                     let pend = self.pending(at, info, 2);
                     self.inflight.advance(origin, id, pend, counted);
+                } else if let Some(code) = info.reason_codes.first() {
+                    self.released[origin.index()].add(id, code.0);
                 }
             }
             // A repeated PUBREC (the PUBLISH was resent) keeps the exchange where it is.
@@ -166,8 +209,10 @@ impl ConnState {
                     .inflight
                     .peek_id(origin, id)
                     .is_some_and(|p| p.ptype == PacketType::PUBREL);
-                // A resumed session resends PUBREL without its PUBREC (5.0 §4.4).
-                if !resent && self.session_present != Some(true) {
+                if let Some(code) = self.released[origin.index()].take(id) {
+                    out.push(Anomaly::PubrelAfterFailedPubrec(ReasonCode(code)));
+                } else if !resent && self.session_present != Some(true) {
+                    // A resumed session resends PUBREL without its PUBREC (5.0 §4.4).
                     self.orphan(info.ptype, out);
                 }
                 // Either way the PUBREL waits for its PUBCOMP.
