@@ -21,6 +21,8 @@ pub struct Pending {
     pub qos: u8,
     /// SUBSCRIBE filters with their requested QoS.
     pub filters: Vec<(String, u8)>,
+    /// Bytes of the answer's direction were lost since: the answer may have been among them.
+    pub maybe_answered: bool,
 }
 
 impl Pending {
@@ -115,16 +117,17 @@ impl InFlight {
     }
 
     /// Records a new packet-id request from `origin`; a PUBLISH counts against Receive Maximum.
+    /// Reusing the id of a request whose answer may have been lost is not `IdInUse`.
     pub fn record_id(&mut self, origin: Dir, id: u16, p: Pending) -> Record {
         let counted = p.ptype == PacketType::PUBLISH;
         if let Some(old) = self.by_id.get_mut(&(origin, id)) {
-            let was = old.1;
+            let (was, lost) = (old.1, old.0.maybe_answered);
             *old = (p, counted);
             if was != counted {
                 let n = &mut self.publishes[origin.index()];
                 *n = if counted { *n + 1 } else { n.saturating_sub(1) };
             }
-            return Record::IdInUse;
+            return if lost { Record::Ok } else { Record::IdInUse };
         }
         if self.by_id.len() >= self.cap {
             return Record::Cap;
@@ -167,16 +170,52 @@ impl InFlight {
         }
     }
 
+    /// Bytes travelling in direction `dir` were lost: every request waiting for an answer
+    /// from that direction may have had it among them. Such a request still pairs with an
+    /// answer that comes, but no longer counts against Receive Maximum, its id may be reused,
+    /// and it is not listed as unanswered.
+    pub fn answers_may_be_lost(&mut self, dir: Dir) {
+        for ((origin, _), (p, counted)) in self.by_id.iter_mut() {
+            // PUBREL answers PUBREC from the PUBLISH's sender; every other answer travels
+            // back to the requester.
+            let answer_dir = if p.ptype == PacketType::PUBREC {
+                *origin
+            } else {
+                origin.flip()
+            };
+            if answer_dir == dir && !p.maybe_answered {
+                p.maybe_answered = true;
+                if *counted {
+                    *counted = false;
+                    let n = &mut self.publishes[origin.index()];
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
+        // CONNECT and PINGREQ come from the client, answered towards it; an AUTH sent in
+        // direction d is answered from the other side.
+        if dir == Dir::ToClient {
+            for p in [&mut self.connect, &mut self.ping].into_iter().flatten() {
+                p.maybe_answered = true;
+            }
+        }
+        if let Some(p) = self.auth[dir.flip().index()].as_mut() {
+            p.maybe_answered = true;
+        }
+    }
+
     /// Unfinished QoS>0 PUBLISH exchanges sent from `origin`.
     pub fn publishes_in_flight(&self, origin: Dir) -> usize {
         self.publishes[origin.index()]
     }
 
-    /// Every request still waiting, in request order: (type, packet id, event id).
+    /// Every request still waiting whose answer cannot have been lost, in request order:
+    /// (type, packet id, event id).
     pub fn drain(&mut self) -> Vec<(PacketType, Option<u16>, u64)> {
         let mut v: Vec<(PacketType, Option<u16>, u64)> = self
             .by_id
             .drain()
+            .filter(|(_, (p, _))| !p.maybe_answered)
             .map(|((_, id), (p, _))| (p.ptype, Some(id), p.event))
             .collect();
         self.publishes = [0; 2];
@@ -190,6 +229,7 @@ impl InFlight {
             singles
                 .into_iter()
                 .flatten()
+                .filter(|p| !p.maybe_answered)
                 .map(|p| (p.ptype, None, p.event)),
         );
         v.sort_by_key(|x| x.2);
@@ -209,6 +249,7 @@ mod tests {
             ts: Ts(ev as i64 * 1000),
             qos: 1,
             filters: vec![],
+            maybe_answered: false,
         }
     }
 
@@ -258,6 +299,34 @@ mod tests {
         f.advance(Dir::ToClient, 9, p(PacketType::PUBREL, 5), false);
         assert_eq!(f.publishes_in_flight(Dir::ToClient), 0);
         assert_eq!(f.peek_id(Dir::ToClient, 9).map(|x| x.event), Some(5));
+    }
+
+    #[test]
+    fn answers_lost_in_a_gap_free_the_request() {
+        let mut f = InFlight::new(10);
+        f.record_id(Dir::ToServer, 1, p(PacketType::PUBLISH, 1));
+        // A QoS 2 exchange at its PUBREC step waits for the client's PUBREL.
+        f.record_id(Dir::ToServer, 2, p(PacketType::PUBLISH, 2));
+        let (_, counted) = f.take_id(Dir::ToServer, 2, PacketType::PUBLISH).unwrap();
+        f.advance(Dir::ToServer, 2, p(PacketType::PUBREC, 3), counted);
+        f.ping = Some(p(PacketType::PINGREQ, 4));
+        assert_eq!(f.publishes_in_flight(Dir::ToServer), 2);
+        // The server's bytes are lost: the PUBACK of id 1 and the PINGRESP may be among them,
+        // not the client's PUBREL of id 2.
+        f.answers_may_be_lost(Dir::ToClient);
+        assert_eq!(f.publishes_in_flight(Dir::ToServer), 1);
+        assert!(f.ping.as_ref().is_some_and(|p| p.maybe_answered));
+        // A late answer still pairs; a reused id is not "in use".
+        assert_eq!(
+            f.record_id(Dir::ToServer, 1, p(PacketType::PUBLISH, 5)),
+            Record::Ok
+        );
+        assert_eq!(f.publishes_in_flight(Dir::ToServer), 2);
+        // Then client bytes are lost: the PUBREL of id 2 may be among them. The new PUBLISH
+        // of id 1 waits for the server, none of whose bytes were lost since: still listed.
+        f.answers_may_be_lost(Dir::ToServer);
+        assert_eq!(f.publishes_in_flight(Dir::ToServer), 1);
+        assert_eq!(f.drain(), vec![(PacketType::PUBLISH, Some(1), 5)]);
     }
 
     #[test]

@@ -131,6 +131,8 @@ pub struct ConnState {
     granted_memo: flows::GrantedMemo,
     /// QoS 2 ids released by a failed PUBREC, per direction of their PUBLISH.
     released: [flows::Released; 2],
+    /// Bytes of each direction were lost at some point (a request there may be unseen).
+    lost: [bool; 2],
     /// Recent PUBLISH topics per direction (see `intern::Recent`).
     pub recent_topics: [Recent; 2],
 }
@@ -165,6 +167,7 @@ impl ConnState {
             subscriptions: Vec::new(),
             granted_memo: Default::default(),
             released: Default::default(),
+            lost: [false; 2],
             recent_topics: Default::default(),
         }
     }
@@ -206,15 +209,16 @@ impl ConnState {
                 Some(e)
             }
             None => {
-                self.orphan(info.ptype, out);
+                self.orphan(info.ptype, at.dir, out);
                 None
             }
         }
     }
 
-    fn orphan(&self, ptype: PacketType, out: &mut Vec<Anomaly>) {
-        // Picked up mid-stream, the request may predate the capture.
-        if self.seen_from_start() {
+    /// An answer arriving in direction `dir` with no request: flagged unless the request may
+    /// predate the capture (picked up mid-stream) or be among bytes lost in its direction.
+    fn orphan(&self, ptype: PacketType, dir: Dir, out: &mut Vec<Anomaly>) {
+        if self.seen_from_start() && !self.lost[dir.flip().index()] {
             out.push(Anomaly::Orphan(ptype));
         }
     }
@@ -227,6 +231,7 @@ impl ConnState {
             ts: at.ts,
             qos,
             filters: Vec::new(),
+            maybe_answered: false,
         }
     }
 
@@ -307,7 +312,7 @@ impl ConnState {
             Packet::Pingreq => {
                 // A new PINGREQ gives up on the previous one (pings carry no id to tell
                 // a late PINGRESP apart).
-                if let Some(old) = self.inflight.ping.take() {
+                if let Some(old) = self.inflight.ping.take().filter(|p| !p.maybe_answered) {
                     out.push(Anomaly::PingUnanswered {
                         sent: old.ts,
                         waited_ms: ms(at.ts.0 - old.ts.0),
@@ -317,7 +322,7 @@ impl ConnState {
             }
             Packet::Pingresp => match self.inflight.ping.take() {
                 Some(p) => info.answers = Some(p.pair(at.ts)),
-                None => self.orphan(ptype, out),
+                None => self.orphan(ptype, d, out),
             },
             Packet::Disconnect(r) => self.on_disconnect(r, d, v5, out),
             Packet::Auth(r) => self.on_auth(r, at, info, out),
@@ -414,19 +419,22 @@ impl ConnState {
             // The CONNECT stays pending: the CONNACK answers it too.
             info.answers = Some(c.pair(at.ts));
         } else if r.code != ReasonCode(0x19) {
-            self.orphan(info.ptype, out);
+            self.orphan(info.ptype, d, out);
         }
         self.inflight.auth[d.index()] =
             matches!(r.code.0, 0x18 | 0x19).then(|| self.pending(at, info, 0));
     }
 
-    /// Bytes of direction `dir` were lost (a gap declared at `ts`). Lost client bytes were sent
-    /// by `ts`, maybe a PINGREQ: the client's silence is measured from `ts` at the earliest,
-    /// so that no keep-alive finding spans bytes nobody saw.
+    /// Bytes of direction `dir` were lost (a gap declared at `ts`); no finding may rest on what
+    /// they held. Lost client bytes were sent by `ts`, maybe a PINGREQ: the client's silence
+    /// is measured from `ts` at the earliest. Answers travelling that way may have been among
+    /// them (`InFlight::answers_may_be_lost`), and so may requests (`orphan`).
     pub fn on_gap(&mut self, dir: Dir, ts: Ts) {
         if dir == Dir::ToServer {
             self.ka.lost_client_bytes(ts);
         }
+        self.inflight.answers_may_be_lost(dir);
+        self.lost[dir.index()] = true;
     }
 
     /// Counts a malformed packet; `reserved` names the reserved bits that made it malformed.
@@ -441,7 +449,7 @@ impl ConnState {
 
     /// Ends the connection at `ts`: lists unanswered requests and raises close-time findings.
     pub fn on_close(&mut self, reason: CloseReason, ts: Ts, out: &mut Vec<Anomaly>) -> ConnClose {
-        if let Some(p) = &self.inflight.ping {
+        if let Some(p) = self.inflight.ping.as_ref().filter(|p| !p.maybe_answered) {
             out.push(Anomaly::PingUnanswered {
                 sent: p.ts,
                 waited_ms: ms(ts.0 - p.ts.0),

@@ -13,7 +13,7 @@ use mqttscope::mqtt::RawPacket;
 use mqttscope::session::convert::{packet_info, ConvertOptions};
 use mqttscope::session::state::{At, ConnState};
 use mqttscope::session::{SessionConfig, Sessions};
-use mqttscope::tcp::{CloseReason, ConnId, ConnInfo, Dir, OrientedBy, StreamEvent};
+use mqttscope::tcp::{CloseReason, ConnId, ConnInfo, Dir, GapReason, OrientedBy, StreamEvent};
 use std::sync::Arc;
 
 pub const C2S: Dir = Dir::ToServer;
@@ -384,6 +384,19 @@ impl Run {
             frame_no: 0,
             offset,
             bytes,
+        });
+    }
+
+    /// `len` bytes of one direction lost at stream offset `offset`, found at `t` ms.
+    pub fn gap(&mut self, id: u64, t: i64, dir: Dir, offset: u64, len: u64) {
+        self.feed(StreamEvent::Gap {
+            conn: ConnId(id),
+            dir,
+            ts: ms(t),
+            frame_no: 0,
+            offset,
+            len,
+            reason: GapReason::AckedUnseen,
         });
     }
 

@@ -212,3 +212,55 @@ fn a_two_byte_connack_refusing_an_unknown_protocol_level_is_a_3x_refusal() {
     }
     assert_eq!(t.failures, 1);
 }
+
+#[test]
+fn no_finding_rests_on_bytes_a_gap_lost() {
+    // Client PUBLISH QoS 1 id 1 and a PINGREQ; the server's bytes after them are lost (the
+    // PUBACK and the PINGRESP may be in them); the client reuses id 1 and pings again. Then
+    // the client's bytes are lost and the server acknowledges a PUBLISH never seen.
+    let mut run = Run::new();
+    run.open(1, 0, 40001, OrientedBy::Syn);
+    let conn = encode(&connect(4, "g", 60, vec![]), 4, false);
+    let connack = encode(&connack(0, vec![]), 4, false);
+    let first = [
+        encode(&publish(1, "a", Some(1), vec![]), 4, false),
+        encode(&pingreq(), 4, false),
+    ]
+    .concat();
+    run.data(1, 0, C2S, 0, &conn);
+    run.data(1, 1, S2C, 0, &connack);
+    run.data(1, 2, C2S, conn.len() as u64, &first);
+    let lost_s2c = 6; // a PUBACK and a PINGRESP
+    run.gap(1, 3, S2C, connack.len() as u64, lost_s2c);
+    let mut c2s_at = (conn.len() + first.len()) as u64;
+    run.data(1, 4, C2S, c2s_at, &first);
+    c2s_at += first.len() as u64;
+    run.gap(1, 5, C2S, c2s_at, 9);
+    let ack = encode(&puback(7, 0), 4, false);
+    run.data(1, 6, S2C, connack.len() as u64 + lost_s2c, &ack);
+    run.close(1, 7);
+    // No packet_id_in_use for the reused id, no ping_unanswered at the second PINGREQ, no
+    // orphan_answer for the PUBACK of id 7: each could rest on lost bytes. The second PINGREQ
+    // really went unanswered (nothing of the server's was lost after it).
+    assert_eq!(
+        run.anomaly_names(),
+        vec!["ping_unanswered", "closed_without_disconnect"]
+    );
+    let close = run
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ConnClose(c) => Some(c),
+            _ => None,
+        })
+        .expect("a close event");
+    // The first PUBLISH and PINGREQ may have been answered in the lost bytes: not listed.
+    let unanswered: Vec<_> = close.unanswered.iter().map(|u| (u.0, u.1)).collect();
+    assert_eq!(
+        unanswered,
+        vec![
+            (mqttscope::mqtt::types::PacketType::PUBLISH, Some(1)),
+            (mqttscope::mqtt::types::PacketType::PINGREQ, None),
+        ]
+    );
+}

@@ -186,7 +186,7 @@ impl ConnState {
                 .inflight
                 .peek_id(origin, id)
                 .is_some_and(|p| p.ptype == PacketType::PUBREC) => {}
-            None => self.orphan(info.ptype, out),
+            None => self.orphan(info.ptype, at.dir, out),
         }
     }
 
@@ -213,7 +213,7 @@ impl ConnState {
                     out.push(Anomaly::PubrelAfterFailedPubrec(ReasonCode(code)));
                 } else if !resent && self.session_present != Some(true) {
                     // A resumed session resends PUBREL without its PUBREC (5.0 §4.4).
-                    self.orphan(info.ptype, out);
+                    self.orphan(info.ptype, at.dir, out);
                 }
                 // Either way the PUBREL waits for its PUBCOMP.
                 self.inflight.advance(origin, id, pend, false);
