@@ -604,6 +604,38 @@ fn what_an_ack_releases_comes_before_the_acking_segments_data() {
 }
 
 #[test]
+fn a_lost_syn_ack_still_shows_the_servers_first_bytes_lost() {
+    // The SYN and the client's handshake ACK are captured, not the SYN-ACK nor the CONNACK:
+    // the server's stream starts where the client's first ACK points, so the CONNACK is a gap
+    // instead of the SUBACK passing for the start of the stream.
+    let segs = vec![
+        seg(1, c(), s(), 1000, 0, SYN, b""),
+        seg(1, c(), s(), 1001, 5001, ACK, b""),
+        seg(2, c(), s(), 1001, 5001, ACK | PSH, b"CONNECT"),
+        seg(3, s(), c(), 5005, 1008, ACK | PSH, b"SUBACK"),
+        seg(3, c(), s(), 1008, 5011, ACK, b""),
+    ];
+    let (ev, _) = run(&segs);
+    assert_eq!(
+        &ev[1..4],
+        &[
+            data(0, Dir::ToServer, 0, b"CONNECT"),
+            gap(0, Dir::ToClient, 0, 4, GapReason::AckedUnseen),
+            data(0, Dir::ToClient, 4, b"SUBACK"),
+        ]
+    );
+    // Picked up mid-stream (no SYN at all), a first ACK says nothing of where the peer began.
+    let (ev, _) = run(&segs[1..]);
+    assert_eq!(
+        &ev[1..3],
+        &[
+            data(0, Dir::ToServer, 0, b"CONNECT"),
+            data(0, Dir::ToClient, 0, b"SUBACK"),
+        ]
+    );
+}
+
+#[test]
 fn snaplen_cut_is_a_gap_of_the_missing_bytes() {
     let mut segs = handshake(1000, 5000);
     let mut cut = seg(2, c(), s(), 1001, 5001, ACK, b"abcd");

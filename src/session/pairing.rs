@@ -23,6 +23,47 @@ pub struct Pending {
     pub filters: Vec<(String, u8)>,
     /// Bytes of the answer's direction were lost since: the answer may have been among them.
     pub maybe_answered: bool,
+    /// A step tracked without its request (a PUBREC whose PUBLISH was not seen): the request
+    /// may still come, held back by lost bytes of its direction.
+    pub request_unseen: bool,
+}
+
+/// The last few packet ids, each with a value: a small ring, oldest forgotten first.
+#[derive(Clone, Debug, Default)]
+pub struct IdRing<T: Copy + Default> {
+    ids: [(u16, T); RING],
+    len: usize,
+    next: usize,
+}
+
+/// Ids an [`IdRing`] keeps.
+const RING: usize = 8;
+
+impl<T: Copy + Default> IdRing<T> {
+    /// Remembers `id` with `v` (replacing an older entry for it).
+    pub fn add(&mut self, id: u16, v: T) {
+        self.forget(id);
+        self.ids[self.next] = (id, v);
+        self.next = (self.next + 1) % RING;
+        self.len = (self.len + 1).min(RING);
+    }
+
+    /// The value remembered for `id`, forgetting it.
+    pub fn take(&mut self, id: u16) -> Option<T> {
+        // Id 0 is never a packet id: it marks a forgotten slot.
+        if id == 0 {
+            return None;
+        }
+        let k = self.ids[..self.len].iter().position(|e| e.0 == id)?;
+        let v = self.ids[k].1;
+        self.ids[k] = (0, T::default());
+        Some(v)
+    }
+
+    /// Forgets `id`.
+    pub fn forget(&mut self, id: u16) {
+        let _ = self.take(id);
+    }
 }
 
 impl Pending {
@@ -71,6 +112,12 @@ pub struct InFlight {
     pub ping: Option<Pending>,
     /// Last AUTH sent in each direction, awaiting the peer's AUTH or CONNACK.
     pub auth: [Option<Pending>; 2],
+    /// Answers that came before their request, by the requester's direction: the answer type
+    /// per packet id. A request held back by lost bytes of its direction (the framer
+    /// resynchronising) can be handed on after the other side's answer.
+    early: [IdRing<PacketType>; 2],
+    /// A PINGRESP came before its PINGREQ, the same way.
+    pub early_ping: bool,
     cap: usize,
 }
 
@@ -116,11 +163,27 @@ impl InFlight {
         self.cap = cap.max(1);
     }
 
+    /// An answer of type `answer` to the request with `id` from `origin` came first, while bytes
+    /// of the request's direction had been lost: the request may still come.
+    pub fn answered_early(&mut self, origin: Dir, id: u16, answer: PacketType) {
+        self.early[origin.index()].add(id, answer);
+    }
+
     /// Records a new packet-id request from `origin`; a PUBLISH counts against Receive Maximum.
-    /// Reusing the id of a request whose answer may have been lost is not `IdInUse`.
+    /// Reusing the id of a request whose answer may have been lost is not `IdInUse`, and a
+    /// request whose answer came first is not recorded (or, for a QoS 2 PUBLISH whose PUBREC
+    /// came first, leaves that step waiting for its PUBREL).
     pub fn record_id(&mut self, origin: Dir, id: u16, p: Pending) -> Record {
-        let counted = p.ptype == PacketType::PUBLISH;
+        let counted = p.ptype == PacketType::PUBLISH && !p.maybe_answered;
+        let early = self.early[origin.index()].take(id);
+        if early.is_some() && early == expected_answer(p.ptype, p.qos) {
+            return Record::Ok;
+        }
         if let Some(old) = self.by_id.get_mut(&(origin, id)) {
+            if old.0.request_unseen && old.0.ptype == PacketType::PUBREC && p.qos == 2 {
+                old.0.request_unseen = false;
+                return Record::Ok;
+            }
             let (was, lost) = (old.1, old.0.maybe_answered);
             *old = (p, counted);
             if was != counted {
@@ -142,6 +205,14 @@ impl InFlight {
     /// Moves an exchange to its next step (PUBREC, then PUBREL), keeping whether it counts;
     /// a step with no exchange behind it (a PUBREL after a lost PUBREC) is tracked uncounted.
     pub fn advance(&mut self, origin: Dir, id: u16, p: Pending, counted: bool) {
+        // This step's answer came first (the step was held back by lost bytes): it is done.
+        let early = self.early[origin.index()].take(id);
+        if early.is_some() && early == expected_answer(p.ptype, p.qos) {
+            if let Some((_, c)) = self.by_id.remove(&(origin, id)) {
+                self.uncount(origin, c);
+            }
+            return;
+        }
         if let Some(old) = self.by_id.get_mut(&(origin, id)) {
             old.0 = p;
         } else if self.by_id.len() < self.cap {
@@ -250,6 +321,7 @@ mod tests {
             qos: 1,
             filters: vec![],
             maybe_answered: false,
+            request_unseen: false,
         }
     }
 
@@ -327,6 +399,37 @@ mod tests {
         f.answers_may_be_lost(Dir::ToServer);
         assert_eq!(f.publishes_in_flight(Dir::ToServer), 1);
         assert_eq!(f.drain(), vec![(PacketType::PUBLISH, Some(1), 5)]);
+    }
+
+    #[test]
+    fn an_answer_before_its_held_back_request_completes_it() {
+        let mut f = InFlight::new(10);
+        let q = |t, ev, qos| Pending { qos, ..p(t, ev) };
+        // The PUBACK of id 5 came first; the PUBLISH, held back, is not left waiting.
+        f.answered_early(Dir::ToServer, 5, PacketType::PUBACK);
+        assert_eq!(
+            f.record_id(Dir::ToServer, 5, q(PacketType::PUBLISH, 1, 1)),
+            Record::Ok
+        );
+        assert_eq!(f.publishes_in_flight(Dir::ToServer), 0);
+        // An early answer of another type does not complete a different request.
+        f.answered_early(Dir::ToServer, 6, PacketType::SUBACK);
+        f.record_id(Dir::ToServer, 6, q(PacketType::PUBLISH, 2, 1));
+        assert_eq!(f.publishes_in_flight(Dir::ToServer), 1);
+        // A PUBREC tracked without its PUBLISH keeps waiting for the PUBREL when the PUBLISH
+        // comes late; its PUBCOMP came before the PUBREL step: done.
+        let mut rec = q(PacketType::PUBREC, 3, 2);
+        rec.request_unseen = true;
+        f.advance(Dir::ToServer, 7, rec, false);
+        assert_eq!(
+            f.record_id(Dir::ToServer, 7, q(PacketType::PUBLISH, 4, 2)),
+            Record::Ok
+        );
+        assert!(f.take_id(Dir::ToServer, 7, PacketType::PUBREC).is_some());
+        f.answered_early(Dir::ToServer, 7, PacketType::PUBCOMP);
+        f.advance(Dir::ToServer, 7, q(PacketType::PUBREL, 5, 2), false);
+        assert!(f.peek_id(Dir::ToServer, 7).is_none());
+        assert_eq!(f.drain(), vec![(PacketType::PUBLISH, Some(6), 2)]);
     }
 
     #[test]

@@ -133,6 +133,10 @@ pub struct ConnState {
     released: [flows::Released; 2],
     /// Bytes of each direction were lost at some point (a request there may be unseen).
     lost: [bool; 2],
+    /// Bytes of each direction were lost after its last packet (a DISCONNECT may be there).
+    lost_tail: [bool; 2],
+    /// When bytes of each direction were last lost.
+    last_loss: [Option<Ts>; 2],
     /// Recent PUBLISH topics per direction (see `intern::Recent`).
     pub recent_topics: [Recent; 2],
 }
@@ -168,6 +172,8 @@ impl ConnState {
             granted_memo: Default::default(),
             released: Default::default(),
             lost: [false; 2],
+            lost_tail: [false; 2],
+            last_loss: [None; 2],
             recent_topics: Default::default(),
         }
     }
@@ -210,6 +216,9 @@ impl ConnState {
             }
             None => {
                 self.orphan(info.ptype, at.dir, out);
+                if self.lost[origin.index()] {
+                    self.inflight.answered_early(origin, id, info.ptype);
+                }
                 None
             }
         }
@@ -224,6 +233,9 @@ impl ConnState {
     }
 
     fn pending(&self, at: At, info: &PacketInfo, qos: u8) -> Pending {
+        // A request handed on late (held back by lost bytes of its own direction) may have
+        // had its answer in bytes of the other direction lost after it was sent.
+        let answer_lost = self.last_loss[at.dir.flip().index()].is_some_and(|t| t >= at.ts);
         Pending {
             ptype: info.ptype,
             event: at.event,
@@ -231,7 +243,8 @@ impl ConnState {
             ts: at.ts,
             qos,
             filters: Vec::new(),
-            maybe_answered: false,
+            maybe_answered: answer_lost,
+            request_unseen: false,
         }
     }
 
@@ -255,6 +268,7 @@ impl ConnState {
     ) {
         let d = at.dir;
         self.packets[d.index()] += 1;
+        self.lost_tail[d.index()] = false;
         if d == Dir::ToServer {
             out.extend(self.ka.client_packet(at.ts));
         }
@@ -266,8 +280,10 @@ impl ConnState {
             && self.start_seen
             && !self.connect_seen
             && !self.before_connect_flagged
+            && !self.lost[Dir::ToServer.index()]
         {
-            // The connection's start was captured, so this packet really came before CONNECT.
+            // The connection's start was captured (and no client bytes were lost, where the
+            // CONNECT could be), so this packet really came before CONNECT.
             self.before_connect_flagged = true;
             out.push(Anomaly::PacketBeforeConnect);
         }
@@ -318,11 +334,17 @@ impl ConnState {
                         waited_ms: ms(at.ts.0 - old.ts.0),
                     });
                 }
-                self.inflight.ping = Some(self.pending(at, info, 0));
+                // Its PINGRESP may have come first (this PINGREQ held back by lost bytes).
+                if !std::mem::take(&mut self.inflight.early_ping) {
+                    self.inflight.ping = Some(self.pending(at, info, 0));
+                }
             }
             Packet::Pingresp => match self.inflight.ping.take() {
                 Some(p) => info.answers = Some(p.pair(at.ts)),
-                None => self.orphan(ptype, d, out),
+                None => {
+                    self.orphan(ptype, d, out);
+                    self.inflight.early_ping = self.lost[Dir::ToServer.index()];
+                }
             },
             Packet::Disconnect(r) => self.on_disconnect(r, d, v5, out),
             Packet::Auth(r) => self.on_auth(r, at, info, out),
@@ -430,16 +452,27 @@ impl ConnState {
     /// is measured from `ts` at the earliest. Answers travelling that way may have been among
     /// them (`InFlight::answers_may_be_lost`), and so may requests (`orphan`).
     pub fn on_gap(&mut self, dir: Dir, ts: Ts) {
+        self.on_unframed(dir, ts);
+        self.lost_tail[dir.index()] = true;
+    }
+
+    /// Bytes of direction `dir` were seen but not framed (skipped while resynchronising, at
+    /// `ts`): as [`ConnState::on_gap`], except that a DISCONNECT at the end of the stream would
+    /// have been found in them.
+    pub fn on_unframed(&mut self, dir: Dir, ts: Ts) {
         if dir == Dir::ToServer {
             self.ka.lost_client_bytes(ts);
         }
         self.inflight.answers_may_be_lost(dir);
         self.lost[dir.index()] = true;
+        let last = &mut self.last_loss[dir.index()];
+        *last = Some(last.map_or(ts, |t| t.max(ts)));
     }
 
     /// Counts a malformed packet; `reserved` names the reserved bits that made it malformed.
     pub fn on_malformed(&mut self, at: At, reserved: Option<&'static str>, out: &mut Vec<Anomaly>) {
         self.packets[at.dir.index()] += 1;
+        self.lost_tail[at.dir.index()] = false;
         self.failures += 1;
         if at.dir == Dir::ToServer {
             out.extend(self.ka.client_packet(at.ts));
@@ -458,7 +491,11 @@ impl ConnState {
         let unanswered = self.inflight.drain();
         let closed = matches!(reason, CloseReason::Fin | CloseReason::Rst);
         let client_dc = self.disconnect[Dir::ToServer.index()];
-        if closed && self.outcome == ConnOutcome::Accepted && self.disconnect == [None, None] {
+        if closed
+            && self.outcome == ConnOutcome::Accepted
+            && self.disconnect == [None, None]
+            && self.lost_tail == [false, false]
+        {
             out.push(Anomaly::ClosedWithoutDisconnect { will: self.will });
         }
         let refused = matches!(self.outcome, ConnOutcome::Refused(_));

@@ -15,7 +15,7 @@ use crate::mqtt::packet::decode;
 use crate::mqtt::reason::Catalogue;
 use crate::mqtt::types::{PacketType, Version};
 use crate::mqtt::version::infer;
-use crate::tcp::{ConnId, ConnInfo, Dir, OrientedBy, StreamEvent, TcpAnomaly};
+use crate::tcp::{ConnId, ConnInfo, Dir, GapReason, OrientedBy, StreamEvent, TcpAnomaly};
 use foldhash::fast::RandomState as FastState;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -25,6 +25,8 @@ use std::sync::Arc;
 const DETECT_CHUNKS: u8 = 8;
 /// Bytes of undecided data held for replay once a connection is recognised as MQTT.
 const MAX_HELD_BYTES: usize = 64 * 1024;
+/// Gaps of an undecided connection held for replay (later ones are not replayed).
+const MAX_HELD_GAPS: usize = 16;
 /// Chunks remembered per direction to date packets held across chunks (see [`Origins`]).
 const MAX_ORIGINS: usize = 64;
 /// Estimated bytes of one in-flight table entry (key, value and hash table overhead).
@@ -78,8 +80,9 @@ struct Conn {
     kind: Kind,
     tries: u8,
     exact: u8,
-    /// Chunks examined before the decision, replayed into the framers once it is MQTT.
-    held: Vec<(Dir, Ts, u64, Vec<u8>)>,
+    /// Chunks examined before the decision, and gaps met meanwhile, replayed in order once it
+    /// is MQTT.
+    held: Vec<Held>,
     held_bytes: usize,
     /// Whether the first data chunk started the stream (offset 0 after a captured SYN, or a
     /// CONNECT).
@@ -91,6 +94,35 @@ struct Conn {
     framers: [Framer; 2],
     origins: [Origins; 2],
     state: ConnState,
+}
+
+/// What happened on a connection before it was recognised as MQTT.
+enum Held {
+    /// In-order bytes of one direction: (direction, time, frame, bytes).
+    Data(Dir, Ts, u64, Vec<u8>),
+    /// Lost bytes of one direction, as the stream event told them.
+    Gap(GapEvent),
+}
+
+/// A gap of one direction of a connection (the fields of `StreamEvent::Gap`).
+#[derive(Clone, Copy)]
+struct GapEvent {
+    dir: Dir,
+    ts: Ts,
+    frame: u64,
+    offset: u64,
+    len: u64,
+    reason: GapReason,
+}
+
+impl Held {
+    /// Time and frame of what was held.
+    fn at(&self) -> (Ts, u64) {
+        match self {
+            Held::Data(_, ts, frame, _) => (*ts, *frame),
+            Held::Gap(g) => (g.ts, g.frame),
+        }
+    }
 }
 
 /// Where the bytes a framer still holds came from: (stream end offset, ts, frame) of each
@@ -336,26 +368,26 @@ impl Sessions {
                 let Some(c) = self.conns.get_mut(&conn) else {
                     return;
                 };
-                if c.kind != Kind::Mqtt {
-                    return;
-                }
-                c.framers[dir.index()].gap(len);
-                let sdir = if c.swapped { dir.flip() } else { dir };
-                c.state.on_gap(sdir, ts);
-                let ev = make_event(
-                    &mut self.next_event,
+                let g = GapEvent {
+                    dir,
                     ts,
-                    frame_no,
-                    &c.label,
-                    Some(sdir),
-                    EventKind::Gap {
-                        offset,
-                        len,
-                        reason,
-                    },
-                    Vec::new(),
-                );
-                emit(ev);
+                    frame: frame_no,
+                    offset,
+                    len,
+                    reason,
+                };
+                match c.kind {
+                    Kind::Mqtt => on_gap(c, &mut self.next_event, g, emit),
+                    // Lost before the decision (a CONNECT never captured): replayed with the
+                    // data, so that the framer and the session know what is missing.
+                    Kind::Undecided => {
+                        let gaps = c.held.iter().filter(|h| matches!(h, Held::Gap(_))).count();
+                        if gaps < MAX_HELD_GAPS {
+                            c.held.push(Held::Gap(g));
+                        }
+                    }
+                    Kind::Tls | Kind::NotMqtt => {}
+                }
             }
             StreamEvent::Anomaly {
                 conn,
@@ -540,7 +572,7 @@ fn on_data(
                 && run.mem_total + bytes.len() <= run.ctx.cfg.memory_budget =>
             {
                 c.held_bytes += bytes.len();
-                c.held.push((dir, ts, frame_no, bytes.to_vec()));
+                c.held.push(Held::Data(dir, ts, frame_no, bytes.to_vec()));
                 return;
             }
             _ => Kind::NotMqtt,
@@ -558,7 +590,7 @@ fn on_data(
             }
         }
         *run.mqtt_connections += 1;
-        let (open_ts, open_frame) = c.held.first().map_or((ts, frame_no), |h| (h.1, h.2));
+        let (open_ts, open_frame) = c.held.first().map_or((ts, frame_no), Held::at);
         let ev = make_event(
             run.ctx.next_event,
             open_ts,
@@ -580,14 +612,18 @@ fn on_data(
                 Vec::new(),
             );
             emit(ev);
+            c.held = Vec::new();
             return;
         }
         if c.clean_start != Some(true) {
             c.framers[0].resync();
             c.framers[1].resync();
         }
-        for (d, t, f, b) in std::mem::take(&mut c.held) {
-            c.feed(&mut run.ctx, d, t, f, &b, emit);
+        for h in std::mem::take(&mut c.held) {
+            match h {
+                Held::Data(d, t, f, b) => c.feed(&mut run.ctx, d, t, f, &b, emit),
+                Held::Gap(g) => on_gap(c, run.ctx.next_event, g, emit),
+            }
         }
         c.held_bytes = 0;
     }
@@ -595,6 +631,28 @@ fn on_data(
         return;
     }
     c.feed(&mut run.ctx, dir, ts, frame_no, bytes, emit);
+}
+
+/// Bytes lost in one direction of MQTT connection `c`: its framer and session learn of it, and a
+/// gap event is emitted.
+fn on_gap(c: &mut Conn, next_event: &mut u64, g: GapEvent, emit: &mut dyn FnMut(Event)) {
+    c.framers[g.dir.index()].gap(g.len);
+    let sdir = if c.swapped { g.dir.flip() } else { g.dir };
+    c.state.on_gap(sdir, g.ts);
+    let ev = make_event(
+        next_event,
+        g.ts,
+        g.frame,
+        &c.label,
+        Some(sdir),
+        EventKind::Gap {
+            offset: g.offset,
+            len: g.len,
+            reason: g.reason,
+        },
+        Vec::new(),
+    );
+    emit(ev);
 }
 
 /// Sets the caps of connection `c` (holding `before` bytes, all connections `total`) before
@@ -713,11 +771,15 @@ fn on_frame(
             offset,
             len,
             reason,
-        } => EventKind::Skipped {
-            offset,
-            len,
-            reason: reason.to_string(),
-        },
+        } => {
+            // Packets may have been in the bytes skipped: the session treats them as lost.
+            state.on_unframed(dir, ts);
+            EventKind::Skipped {
+                offset,
+                len,
+                reason: reason.to_string(),
+            }
+        }
         FrameEvent::Malformed { offset, error } => {
             let mut p = PacketInfo {
                 offset,

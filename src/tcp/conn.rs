@@ -30,6 +30,9 @@ pub(crate) fn orient(
     }
 }
 
+/// Largest hole an anchor may open before a direction's first segment (a window's worth).
+const MAX_ANCHOR_HOLE: i32 = 1 << 20;
+
 /// One direction's lifecycle state.
 #[derive(Debug, Default)]
 struct Half {
@@ -37,6 +40,10 @@ struct Half {
     stream: Option<Stream>,
     /// Initial sequence number, when the direction's SYN was seen.
     isn: Option<SeqNum>,
+    /// Without that SYN, the peer's first acknowledgement of this direction, taken before any
+    /// of its segments when the peer's own SYN was seen: the stream starts there, so bytes
+    /// sent before the first captured segment (a lost CONNACK after a lost SYN-ACK) are a hole.
+    anchor: Option<SeqNum>,
     /// The direction sent a FIN.
     fin: bool,
 }
@@ -160,8 +167,14 @@ impl Conn {
         // this segment's own data, so that a request and its answer keep their order.
         if flags.has(TcpFlags::ACK) {
             let peer = self.tag(dir.flip());
-            if let Some(st) = self.halves[peer.dir.index()].stream.as_mut() {
-                st.ack(em, peer, SeqNum(seg.ack));
+            let own_syn = self.halves[dir.index()].isn.is_some();
+            let p = &mut self.halves[peer.dir.index()];
+            match p.stream.as_mut() {
+                Some(st) => st.ack(em, peer, SeqNum(seg.ack)),
+                None if own_syn && p.isn.is_none() && p.anchor.is_none() => {
+                    p.anchor = Some(SeqNum(seg.ack));
+                }
+                None => {}
             }
         }
         let tag = self.tag(dir);
@@ -172,9 +185,12 @@ impl Conn {
         }
         // SYN takes one sequence number: data on a SYN starts after it.
         let data_seq = SeqNum(seg.seq) + u32::from(syn);
-        let st = h
-            .stream
-            .get_or_insert_with(|| Stream::new(data_seq, limits));
+        // A hole from the anchor to the first segment, when it is a plausible one.
+        let start = match h.anchor {
+            Some(a) if (1..=MAX_ANCHOR_HOLE).contains(&data_seq.diff(a)) => a,
+            _ => data_seq,
+        };
+        let st = h.stream.get_or_insert_with(|| Stream::new(start, limits));
         if st
             .data(em, tag, data_seq, seg.payload, seg.missing)
             .retransmission

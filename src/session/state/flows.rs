@@ -9,6 +9,7 @@ use crate::mqtt::packet::{Publish, SubAck, Subscribe, Unsubscribe};
 use crate::mqtt::types::{PacketType, ReasonCode};
 use crate::session::alias::Resolved;
 use crate::session::intern::RecentTexts;
+use crate::session::pairing::IdRing;
 use crate::tcp::Dir;
 use std::sync::Arc;
 
@@ -21,42 +22,7 @@ pub(super) type GrantedMemo = RecentTexts<u8>;
 
 /// QoS 2 packet ids a failed PUBREC released, per direction of their PUBLISH: the last few,
 /// with the code, to tell a PUBREL sent anyway from one answering nothing (5.0 §4.3.3).
-#[derive(Clone, Debug, Default)]
-pub(super) struct Released {
-    ids: [(u16, u8); RELEASED_KEPT],
-    len: usize,
-    next: usize,
-}
-
-/// Ids kept per direction by [`Released`].
-const RELEASED_KEPT: usize = 8;
-
-impl Released {
-    /// Remembers that a PUBREC with failure `code` released `id`.
-    fn add(&mut self, id: u16, code: u8) {
-        self.forget(id);
-        self.ids[self.next] = (id, code);
-        self.next = (self.next + 1) % RELEASED_KEPT;
-        self.len = (self.len + 1).min(RELEASED_KEPT);
-    }
-
-    /// The failure code that released `id`, forgetting it.
-    fn take(&mut self, id: u16) -> Option<u8> {
-        if id == 0 {
-            return None;
-        }
-        let k = self.ids[..self.len].iter().position(|e| e.0 == id)?;
-        let code = self.ids[k].1;
-        // Id 0 is never a QoS 2 packet id: it marks a forgotten slot.
-        self.ids[k] = (0, 0);
-        Some(code)
-    }
-
-    /// Forgets `id` (reused by a new PUBLISH).
-    fn forget(&mut self, id: u16) {
-        let _ = self.take(id);
-    }
-}
+pub(super) type Released = IdRing<u8>;
 
 /// The filter a shared subscription `$share/{name}/{filter}` matches with (5.0 §4.8.2).
 fn match_filter(filter: &str) -> &str {
@@ -75,12 +41,18 @@ impl ConnState {
         out: &mut Vec<Anomaly>,
     ) {
         let d = at.dir;
-        if d == Dir::ToServer && self.connect_seen && !self.connack_seen {
+        // (Unless server bytes were lost: the CONNACK may be among them.)
+        if d == Dir::ToServer
+            && self.connect_seen
+            && !self.connack_seen
+            && !self.lost[Dir::ToClient.index()]
+        {
             out.push(Anomaly::PublishBeforeConnack);
         }
-        // Without the handshake the receiver's Topic Alias Maximum is unknown.
-        let max = self
-            .connect_seen
+        // Without the handshake the receiver's Topic Alias Maximum is unknown; so it is for
+        // the server's when its CONNACK may be in lost bytes.
+        let connack_lost = !self.connack_seen && self.lost[Dir::ToClient.index()];
+        let max = (self.connect_seen && !(d == Dir::ToServer && connack_lost))
             .then_some(self.negotiated.topic_alias_maximum[d.index()]);
         let alias = info.topic_alias.unwrap_or(0);
         let made;
@@ -95,7 +67,8 @@ impl ConnState {
             Resolved::Plain => {}
             Resolved::Bound => info.topic_resolved = Some(Arc::clone(topic)),
             Resolved::Used(t) => info.topic_resolved = Some(t),
-            Resolved::Unbound if self.seen_from_start() => {
+            // The binding may predate the capture, or be in bytes lost on the way.
+            Resolved::Unbound if self.seen_from_start() && !self.lost[d.index()] => {
                 out.push(Anomaly::TopicAliasUnbound(alias))
             }
             Resolved::Unbound => {}
@@ -181,12 +154,24 @@ impl ConnState {
                     self.released[origin.index()].add(id, code.0);
                 }
             }
-            // A repeated PUBREC (the PUBLISH was resent) keeps the exchange where it is.
+            // A repeated PUBREC (the PUBLISH was resent) keeps the exchange where it is; so
+            // does a PUBREC whose PUBREL came first (this PUBREC held back by lost bytes).
             None if self
                 .inflight
                 .peek_id(origin, id)
-                .is_some_and(|p| p.ptype == PacketType::PUBREC) => {}
-            None => self.orphan(info.ptype, at.dir, out),
+                .is_some_and(|p| matches!(p.ptype, PacketType::PUBREC | PacketType::PUBREL)) => {}
+            None => {
+                self.orphan(info.ptype, at.dir, out);
+                // Its PUBLISH unseen (lost, or before the capture), the PUBREC still waits
+                // for the PUBREL that answers it.
+                if info.outcome < Outcome::Failure {
+                    let mut pend = self.pending(at, info, 2);
+                    pend.request_unseen = true;
+                    self.inflight.advance(origin, id, pend, false);
+                } else if let Some(code) = info.reason_codes.first() {
+                    self.released[origin.index()].add(id, code.0);
+                }
+            }
         }
     }
 
