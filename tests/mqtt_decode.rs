@@ -216,6 +216,19 @@ fn v5_connack_with_legacy_shape() {
     assert_eq!(infer(&raw(&bytes)), None);
 }
 
+#[test]
+fn a_311_suback_refusing_its_first_filter_is_no_evidence_of_5_0() {
+    // 3.1.1 SUBACK id 1, codes 0x80 (failure) and 0x00: as 5.0 these bytes would be an empty
+    // property block with a 2-byte length, which 5.0 §1.5.5 forbids (minimal encoding). Taken
+    // as evidence, it turned a 3.1.1 connection whose CONNECT was lost into 5.0, and every
+    // later packet into a malformed one.
+    let bytes = [0x90, 0x04, 0x00, 0x01, 0x80, 0x00];
+    assert_eq!(infer(&raw(&bytes)), None);
+    // A real 5.0 SUBACK with a property still counts.
+    let v5 = [0x90, 0x08, 0x00, 0x01, 0x04, 0x1F, 0x00, 0x01, b'x', 0x00];
+    assert_eq!(infer(&raw(&v5)).map(|v| v.0), Some(V5));
+}
+
 // ---- PUBLISH ----------------------------------------------------------------------------
 
 #[test]

@@ -75,14 +75,21 @@ pub fn infer(raw: &RawPacket<'_>) -> Option<(Version, &'static str)> {
     }
 }
 
-/// True when a non-empty property block starts at `skip` in `body` and fits inside it.
+/// True when a non-empty property block, its length encoded in the fewest bytes (5.0 §1.5.5),
+/// starts at `skip` in `body` and fills it. (A 3.1.1 SUBACK refusing its first filter, codes
+/// 0x80 0x00, reads as an empty block with a 2-byte length: no evidence of 5.0.)
 fn props_valid(body: &[u8], base: usize, skip: usize, ptype: PacketType) -> bool {
     let Some(rest) = body.get(skip..) else {
         return false;
     };
+    let minimal = match rest.iter().take(4).position(|b| b & 0x80 == 0) {
+        Some(last) => last == 0 || rest[last] != 0,
+        None => false,
+    };
     let mut r = Reader::new(rest, base + skip, ptype);
-    Properties::read(&mut r, PropContext::Packet(ptype))
-        .is_ok_and(|p| p.issues().is_empty() && r.is_empty())
+    minimal
+        && Properties::read(&mut r, PropContext::Packet(ptype))
+            .is_ok_and(|p| !p.is_empty() && p.issues().is_empty() && r.is_empty())
 }
 
 /// Weak evidence: after the topic (and packet id) a plausible non-empty property block.

@@ -41,8 +41,8 @@ struct Half {
     /// Initial sequence number, when the direction's SYN was seen.
     isn: Option<SeqNum>,
     /// Without that SYN, the peer's first acknowledgement of this direction, taken before any
-    /// of its segments when the peer's own SYN was seen: the stream starts there, so bytes
-    /// sent before the first captured segment (a lost CONNACK after a lost SYN-ACK) are a hole.
+    /// of its segments: the stream starts there, so bytes sent before the first captured
+    /// segment (a lost CONNACK after a lost SYN-ACK) are a hole.
     anchor: Option<SeqNum>,
     /// The direction sent a FIN.
     fin: bool,
@@ -167,14 +167,17 @@ impl Conn {
         // this segment's own data, so that a request and its answer keep their order.
         if flags.has(TcpFlags::ACK) {
             let peer = self.tag(dir.flip());
-            let own_syn = self.halves[dir.index()].isn.is_some();
             let p = &mut self.halves[peer.dir.index()];
-            match p.stream.as_mut() {
-                Some(st) => st.ack(em, peer, SeqNum(seg.ack)),
-                None if own_syn && p.isn.is_none() && p.anchor.is_none() => {
-                    p.anchor = Some(SeqNum(seg.ack));
+            let ack = SeqNum(seg.ack);
+            match (p.stream.as_mut(), p.anchor) {
+                (Some(st), _) => st.ack(em, peer, ack),
+                (None, None) if p.isn.is_none() => p.anchor = Some(ack),
+                // Peer bytes acknowledged and never captured: its stream starts at the anchor
+                // now, and they are a gap before anything this segment carries.
+                (None, Some(a)) if (1..=MAX_ANCHOR_HOLE).contains(&ack.diff(a)) => {
+                    p.stream.insert(Stream::new(a, limits)).ack(em, peer, ack);
                 }
-                None => {}
+                _ => {}
             }
         }
         let tag = self.tag(dir);
