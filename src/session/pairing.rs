@@ -115,7 +115,8 @@ pub struct InFlight {
     /// Answers that came before their request, by the requester's direction: the answer type
     /// per packet id. A request held back by lost bytes of its direction (the framer
     /// resynchronising) can be handed on after the other side's answer.
-    early: [IdRing<PacketType>; 2],
+    /// (Allocated at the first one: most connections never lose a byte.)
+    early: Option<Box<[IdRing<PacketType>; 2]>>,
     /// A PINGRESP came before its PINGREQ, the same way.
     pub early_ping: bool,
     cap: usize,
@@ -166,7 +167,7 @@ impl InFlight {
     /// An answer of type `answer` to the request with `id` from `origin` came first, while bytes
     /// of the request's direction had been lost: the request may still come.
     pub fn answered_early(&mut self, origin: Dir, id: u16, answer: PacketType) {
-        self.early[origin.index()].add(id, answer);
+        self.early.get_or_insert_with(Default::default)[origin.index()].add(id, answer);
     }
 
     /// Records a new packet-id request from `origin`; a PUBLISH counts against Receive Maximum.
@@ -175,7 +176,7 @@ impl InFlight {
     /// came first, leaves that step waiting for its PUBREL).
     pub fn record_id(&mut self, origin: Dir, id: u16, p: Pending) -> Record {
         let counted = p.ptype == PacketType::PUBLISH && !p.maybe_answered;
-        let early = self.early[origin.index()].take(id);
+        let early = self.early.as_mut().and_then(|e| e[origin.index()].take(id));
         if early.is_some() && early == expected_answer(p.ptype, p.qos) {
             return Record::Ok;
         }
@@ -206,7 +207,7 @@ impl InFlight {
     /// a step with no exchange behind it (a PUBREL after a lost PUBREC) is tracked uncounted.
     pub fn advance(&mut self, origin: Dir, id: u16, p: Pending, counted: bool) {
         // This step's answer came first (the step was held back by lost bytes): it is done.
-        let early = self.early[origin.index()].take(id);
+        let early = self.early.as_mut().and_then(|e| e[origin.index()].take(id));
         if early.is_some() && early == expected_answer(p.ptype, p.qos) {
             if let Some((_, c)) = self.by_id.remove(&(origin, id)) {
                 self.uncount(origin, c);

@@ -129,8 +129,9 @@ pub struct ConnState {
     subscriptions: Vec<(String, u8)>,
     /// Granted QoS of recent topics under the current subscriptions (see `flows.rs`).
     granted_memo: flows::GrantedMemo,
-    /// QoS 2 ids released by a failed PUBREC, per direction of their PUBLISH.
-    released: [flows::Released; 2],
+    /// QoS 2 ids released by a failed PUBREC, per direction of their PUBLISH (allocated at
+    /// the first one).
+    released: Option<Box<[flows::Released; 2]>>,
     /// Bytes of each direction were lost at some point (a request there may be unseen).
     lost: [bool; 2],
     /// Bytes of each direction were lost after its last packet (a DISCONNECT may be there).

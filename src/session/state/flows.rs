@@ -110,7 +110,9 @@ impl ConnState {
         }
         if let Some(id) = p.packet_id {
             // A new exchange reuses the id a failed PUBREC released.
-            self.released[d.index()].forget(id);
+            if let Some(r) = self.released.as_mut() {
+                r[d.index()].forget(id);
+            }
             let pend = self.pending(at, info, p.qos);
             self.record(d, id, pend, p.dup, out);
         }
@@ -151,7 +153,8 @@ impl ConnState {
                     let pend = self.pending(at, info, 2);
                     self.inflight.advance(origin, id, pend, counted);
                 } else if let Some(code) = info.reason_codes.first() {
-                    self.released[origin.index()].add(id, code.0);
+                    self.released.get_or_insert_with(Default::default)[origin.index()]
+                        .add(id, code.0);
                 }
             }
             // A repeated PUBREC (the PUBLISH was resent) keeps the exchange where it is; so
@@ -169,7 +172,8 @@ impl ConnState {
                     pend.request_unseen = true;
                     self.inflight.advance(origin, id, pend, false);
                 } else if let Some(code) = info.reason_codes.first() {
-                    self.released[origin.index()].add(id, code.0);
+                    self.released.get_or_insert_with(Default::default)[origin.index()]
+                        .add(id, code.0);
                 }
             }
         }
@@ -194,7 +198,8 @@ impl ConnState {
                     .inflight
                     .peek_id(origin, id)
                     .is_some_and(|p| p.ptype == PacketType::PUBREL);
-                if let Some(code) = self.released[origin.index()].take(id) {
+                let released = self.released.as_mut();
+                if let Some(code) = released.and_then(|r| r[origin.index()].take(id)) {
                     out.push(Anomaly::PubrelAfterFailedPubrec(ReasonCode(code)));
                 } else if !resent && self.session_present != Some(true) {
                     // A resumed session resends PUBREL without its PUBREC (5.0 §4.4).
