@@ -341,6 +341,12 @@ impl Framer {
         }
     }
 
+    /// True while resynchronising after lost bytes: bytes seen are held or skipped, so a
+    /// packet among them is handed out late, or never.
+    pub fn resyncing(&self) -> bool {
+        matches!(self.mode, Mode::Resync { .. })
+    }
+
     /// What is buffered or awaited.
     pub fn pending(&self) -> Pending {
         let start = self.held_from();

@@ -36,6 +36,9 @@ pub struct IdRing<T: Copy + Default> {
     next: usize,
 }
 
+/// Answers that came before their request: the answer's type and time, by packet id.
+type Early = IdRing<(PacketType, Ts)>;
+
 /// Ids an [`IdRing`] keeps.
 const RING: usize = 8;
 
@@ -116,9 +119,9 @@ pub struct InFlight {
     /// per packet id. A request held back by lost bytes of its direction (the framer
     /// resynchronising) can be handed on after the other side's answer.
     /// (Allocated at the first one: most connections never lose a byte.)
-    early: Option<Box<[IdRing<PacketType>; 2]>>,
-    /// A PINGRESP came before its PINGREQ, the same way.
-    pub early_ping: bool,
+    early: Option<Box<[Early; 2]>>,
+    /// A PINGRESP (at this time) may have come before its PINGREQ, the same way.
+    pub early_ping: Option<Ts>,
     cap: usize,
 }
 
@@ -164,10 +167,18 @@ impl InFlight {
         self.cap = cap.max(1);
     }
 
-    /// An answer of type `answer` to the request with `id` from `origin` came first, while bytes
-    /// of the request's direction had been lost: the request may still come.
-    pub fn answered_early(&mut self, origin: Dir, id: u16, answer: PacketType) {
-        self.early.get_or_insert_with(Default::default)[origin.index()].add(id, answer);
+    /// An answer of type `answer` at `ts` to the request with `id` from `origin` came first,
+    /// while bytes of the request's direction had been lost: the request may still come (sent
+    /// before `ts`).
+    pub fn answered_early(&mut self, origin: Dir, id: u16, answer: PacketType, ts: Ts) {
+        self.early.get_or_insert_with(Default::default)[origin.index()].add(id, (answer, ts));
+    }
+
+    /// True when the request `p` from `origin` with `id` was answered before it was handed on:
+    /// an early answer of the expected type, at or after the request's time.
+    fn early_answer(&mut self, origin: Dir, id: u16, p: &Pending) -> bool {
+        let early = self.early.as_mut().and_then(|e| e[origin.index()].take(id));
+        early.is_some_and(|(t, at)| Some(t) == expected_answer(p.ptype, p.qos) && p.ts <= at)
     }
 
     /// Records a new packet-id request from `origin`; a PUBLISH counts against Receive Maximum.
@@ -176,8 +187,7 @@ impl InFlight {
     /// came first, leaves that step waiting for its PUBREL).
     pub fn record_id(&mut self, origin: Dir, id: u16, p: Pending) -> Record {
         let counted = p.ptype == PacketType::PUBLISH && !p.maybe_answered;
-        let early = self.early.as_mut().and_then(|e| e[origin.index()].take(id));
-        if early.is_some() && early == expected_answer(p.ptype, p.qos) {
+        if self.early_answer(origin, id, &p) {
             return Record::Ok;
         }
         if let Some(old) = self.by_id.get_mut(&(origin, id)) {
@@ -207,8 +217,7 @@ impl InFlight {
     /// a step with no exchange behind it (a PUBREL after a lost PUBREC) is tracked uncounted.
     pub fn advance(&mut self, origin: Dir, id: u16, p: Pending, counted: bool) {
         // This step's answer came first (the step was held back by lost bytes): it is done.
-        let early = self.early.as_mut().and_then(|e| e[origin.index()].take(id));
-        if early.is_some() && early == expected_answer(p.ptype, p.qos) {
+        if self.early_answer(origin, id, &p) {
             if let Some((_, c)) = self.by_id.remove(&(origin, id)) {
                 self.uncount(origin, c);
             }
@@ -407,14 +416,14 @@ mod tests {
         let mut f = InFlight::new(10);
         let q = |t, ev, qos| Pending { qos, ..p(t, ev) };
         // The PUBACK of id 5 came first; the PUBLISH, held back, is not left waiting.
-        f.answered_early(Dir::ToServer, 5, PacketType::PUBACK);
+        f.answered_early(Dir::ToServer, 5, PacketType::PUBACK, Ts(1000));
         assert_eq!(
             f.record_id(Dir::ToServer, 5, q(PacketType::PUBLISH, 1, 1)),
             Record::Ok
         );
         assert_eq!(f.publishes_in_flight(Dir::ToServer), 0);
         // An early answer of another type does not complete a different request.
-        f.answered_early(Dir::ToServer, 6, PacketType::SUBACK);
+        f.answered_early(Dir::ToServer, 6, PacketType::SUBACK, Ts(2000));
         f.record_id(Dir::ToServer, 6, q(PacketType::PUBLISH, 2, 1));
         assert_eq!(f.publishes_in_flight(Dir::ToServer), 1);
         // A PUBREC tracked without its PUBLISH keeps waiting for the PUBREL when the PUBLISH
@@ -427,7 +436,7 @@ mod tests {
             Record::Ok
         );
         assert!(f.take_id(Dir::ToServer, 7, PacketType::PUBREC).is_some());
-        f.answered_early(Dir::ToServer, 7, PacketType::PUBCOMP);
+        f.answered_early(Dir::ToServer, 7, PacketType::PUBCOMP, Ts(5000));
         f.advance(Dir::ToServer, 7, q(PacketType::PUBREL, 5, 2), false);
         assert!(f.peek_id(Dir::ToServer, 7).is_none());
         assert_eq!(f.drain(), vec![(PacketType::PUBLISH, Some(6), 2)]);

@@ -138,6 +138,9 @@ pub struct ConnState {
     lost_tail: [bool; 2],
     /// When bytes of each direction were last lost.
     last_loss: [Option<Ts>; 2],
+    /// At a PINGREQ: the other direction's framer holds bytes while resynchronising, so the
+    /// previous ping's answer may be among them (set by the session table).
+    pub answers_held: bool,
     /// Recent PUBLISH topics per direction (see `intern::Recent`).
     pub recent_topics: [Recent; 2],
 }
@@ -175,6 +178,7 @@ impl ConnState {
             lost: [false; 2],
             lost_tail: [false; 2],
             last_loss: [None; 2],
+            answers_held: false,
             recent_topics: Default::default(),
         }
     }
@@ -218,7 +222,7 @@ impl ConnState {
             None => {
                 self.orphan(info.ptype, at.dir, out);
                 if self.lost[origin.index()] {
-                    self.inflight.answered_early(origin, id, info.ptype);
+                    self.inflight.answered_early(origin, id, info.ptype, at.ts);
                 }
                 None
             }
@@ -329,22 +333,34 @@ impl ConnState {
             Packet::Pingreq => {
                 // A new PINGREQ gives up on the previous one (pings carry no id to tell
                 // a late PINGRESP apart).
-                if let Some(old) = self.inflight.ping.take().filter(|p| !p.maybe_answered) {
+                let held = std::mem::take(&mut self.answers_held);
+                if let Some(old) = self
+                    .inflight
+                    .ping
+                    .take()
+                    .filter(|p| !p.maybe_answered && !held)
+                {
                     out.push(Anomaly::PingUnanswered {
                         sent: old.ts,
                         waited_ms: ms(at.ts.0 - old.ts.0),
                     });
                 }
                 // Its PINGRESP may have come first (this PINGREQ held back by lost bytes).
-                if !std::mem::take(&mut self.inflight.early_ping) {
+                let early = self.inflight.early_ping.take();
+                if early.is_none_or(|resp| at.ts > resp) {
                     self.inflight.ping = Some(self.pending(at, info, 0));
                 }
             }
             Packet::Pingresp => match self.inflight.ping.take() {
-                Some(p) => info.answers = Some(p.pair(at.ts)),
+                // An answer is never older than its request.
+                Some(p) if p.ts <= at.ts => info.answers = Some(p.pair(at.ts)),
+                Some(p) => {
+                    self.inflight.ping = Some(p);
+                    self.orphan(ptype, d, out);
+                }
                 None => {
                     self.orphan(ptype, d, out);
-                    self.inflight.early_ping = self.lost[Dir::ToServer.index()];
+                    self.inflight.early_ping = self.lost[Dir::ToServer.index()].then_some(at.ts);
                 }
             },
             Packet::Disconnect(r) => self.on_disconnect(r, d, v5, out),

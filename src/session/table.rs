@@ -457,11 +457,17 @@ impl Sessions {
                     } = &mut c;
                     for d in [Dir::ToServer, Dir::ToClient] {
                         let origins = &origins[d.index()];
-                        framers[d.index()].set_version(state.version);
-                        framers[d.index()].finish(&mut |fe| {
+                        let [f0, f1] = &mut *framers;
+                        let (framer, other) = match d {
+                            Dir::ToServer => (f0, &*f1),
+                            Dir::ToClient => (f1, &*f0),
+                        };
+                        framer.set_version(state.version);
+                        framer.finish(&mut |fe| {
                             let (ts, frame) = origins.date(event_end(&fe), (ts, frame_no));
                             on_frame(
-                                &mut ctx, fe, ts, frame, d, state, label, swapped, info, emit,
+                                &mut ctx, fe, ts, frame, d, other, state, label, swapped, info,
+                                emit,
                             );
                         });
                     }
@@ -515,7 +521,11 @@ impl Conn {
             info,
             ..
         } = self;
-        let framer = &mut framers[dir.index()];
+        let [f0, f1] = framers;
+        let (framer, other) = match dir {
+            Dir::ToServer => (f0, &*f1),
+            Dir::ToClient => (f1, &*f0),
+        };
         if framer.pass_over(bytes.len()) {
             // Inside a payload passed over: no packet ends in these bytes, so their chunk
             // dates none and needs no origin.
@@ -526,7 +536,9 @@ impl Conn {
         framer.set_version(state.version);
         framer.feed(bytes, &mut |fe| {
             let (ts, frame) = origins.date(event_end(&fe), (ts, frame));
-            on_frame(ctx, fe, ts, frame, dir, state, label, swapped, info, emit);
+            on_frame(
+                ctx, fe, ts, frame, dir, other, state, label, swapped, info, emit,
+            );
         });
         origins.trim(framer.held_from());
     }
@@ -708,6 +720,7 @@ fn on_frame(
     ts: Ts,
     frame: u64,
     tdir: Dir,
+    other: &Framer,
     state: &mut ConnState,
     label: &mut Arc<ConnLabel>,
     swapped: &mut bool,
@@ -715,6 +728,11 @@ fn on_frame(
     emit: &mut dyn FnMut(Event),
 ) {
     if let FrameEvent::Packet(raw) = &fe {
+        if raw.header.ptype == PacketType::PINGREQ {
+            // The answer to the previous ping may be in bytes the other direction's framer
+            // still holds while resynchronising (handed out after this one).
+            state.answers_held = other.resyncing();
+        }
         // Orientation by content: when the handshake did not tell (ARCHITECTURE: tcp/conn) and
         // the first packet can only come from the other side (a CONNECT, a SUBACK, ...).
         if !direction_allowed(raw.header.ptype, tdir, true)
