@@ -282,3 +282,18 @@ fn user_names_are_masked_without_show_secrets() {
     // The state keeps the real name for analysis; outputs only see the event.
     assert_eq!(c.st.username.as_deref(), Some("alice"));
 }
+
+#[test]
+fn a_pingresp_never_answers_a_later_pingreq() {
+    // Events handed out of order (a PINGRESP held back by resynchronisation): the PINGRESP
+    // stamped before the pending PINGREQ answers an earlier one, not this one.
+    let mut c = Conn::new(4);
+    c.step(0, C2S, &connect(4, "p", 60, vec![]));
+    c.step(1, S2C, &connack(0, vec![]));
+    let req = c.step(10, C2S, &pingreq());
+    let early = c.step(5, S2C, &pingresp());
+    assert_eq!(early.answers(), None);
+    // The pending PINGREQ still takes its own answer.
+    let resp = c.step(11, S2C, &pingresp());
+    assert_eq!(resp.answers(), Some((req.event, 1)));
+}
