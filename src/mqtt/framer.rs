@@ -736,8 +736,6 @@ impl Framer {
             b: input,
         };
         let view_len = view.len();
-        let mut found = None;
-        let mut undecided = None;
         // The first feed after a gap, when the lost bytes were whole segments, starts with a
         // packet; and an MQTT peer writes whole packets, so a segment often ends with one. A
         // chain starting right after the gap and filling this feed exactly is as strong
@@ -746,15 +744,15 @@ impl Framer {
         // pings) that may come half a minute later, and the other direction's events would
         // meanwhile be handed out before it and paired wrongly.
         let gap_end = std::mem::take(&mut self.gap_end);
-        if gap_end
+        let whole_after_gap = gap_end
             && held == 0
             && start == since
             && !input.is_empty()
-            && verdict(&view, 0, &ctx, true, &mut self.scratch) == Verdict::Yes
-        {
-            found = Some(0);
-        }
-        for i in 0..if found.is_some() { 0 } else { view_len } {
+            && verdict(&view, 0, &ctx, true, &mut self.scratch) == Verdict::Yes;
+        let mut found = whole_after_gap.then_some(0);
+        let mut undecided = None;
+        let scan_to = if whole_after_gap { 0 } else { view_len };
+        for i in 0..scan_to {
             match verdict(&view, i, &ctx, self.ending, &mut self.scratch) {
                 Verdict::Yes => {
                     found = Some(i);

@@ -49,9 +49,7 @@ impl KeepAlive {
         self.last_client = Some(ts);
         found
     }
-}
 
-impl KeepAlive {
     /// Client bytes were lost, found at `ts`: they were sent by then, so the silence runs
     /// from `ts` at the earliest (a silence is only reported when it is certain). Before any
     /// client packet nothing is measured yet, and nothing changes.

@@ -132,11 +132,10 @@ pub struct ConnState {
     /// QoS 2 ids released by a failed PUBREC, per direction of their PUBLISH (allocated at
     /// the first one).
     released: Option<Box<[flows::Released; 2]>>,
-    /// Bytes of each direction were lost at some point (a request there may be unseen).
-    lost: [bool; 2],
     /// Bytes of each direction were lost after its last packet (a DISCONNECT may be there).
     lost_tail: [bool; 2],
-    /// When bytes of each direction were last lost.
+    /// When bytes of each direction were last lost (none: never; a request there may be
+    /// unseen once some were).
     last_loss: [Option<Ts>; 2],
     /// At a PINGREQ: the other direction's framer holds bytes while resynchronising, so the
     /// previous ping's answer may be among them (set by the session table).
@@ -175,7 +174,6 @@ impl ConnState {
             subscriptions: Vec::new(),
             granted_memo: Default::default(),
             released: Default::default(),
-            lost: [false; 2],
             lost_tail: [false; 2],
             last_loss: [None; 2],
             answers_held: false,
@@ -221,7 +219,7 @@ impl ConnState {
             }
             None => {
                 self.orphan(info.ptype, at.dir, out);
-                if self.lost[origin.index()] {
+                if self.lost(origin) {
                     self.inflight.answered_early(origin, id, info.ptype, at.ts);
                 }
                 None
@@ -229,10 +227,15 @@ impl ConnState {
         }
     }
 
+    /// True when bytes of direction `dir` were lost at some point.
+    fn lost(&self, dir: Dir) -> bool {
+        self.last_loss[dir.index()].is_some()
+    }
+
     /// An answer arriving in direction `dir` with no request: flagged unless the request may
     /// predate the capture (picked up mid-stream) or be among bytes lost in its direction.
     fn orphan(&self, ptype: PacketType, dir: Dir, out: &mut Vec<Anomaly>) {
-        if self.seen_from_start() && !self.lost[dir.flip().index()] {
+        if self.seen_from_start() && !self.lost(dir.flip()) {
             out.push(Anomaly::Orphan(ptype));
         }
     }
@@ -285,7 +288,7 @@ impl ConnState {
             && self.start_seen
             && !self.connect_seen
             && !self.before_connect_flagged
-            && !self.lost[Dir::ToServer.index()]
+            && !self.lost(Dir::ToServer)
         {
             // The connection's start was captured (and no client bytes were lost, where the
             // CONNECT could be), so this packet really came before CONNECT.
@@ -360,7 +363,7 @@ impl ConnState {
                 }
                 None => {
                     self.orphan(ptype, d, out);
-                    self.inflight.early_ping = self.lost[Dir::ToServer.index()].then_some(at.ts);
+                    self.inflight.early_ping = self.lost(Dir::ToServer).then_some(at.ts);
                 }
             },
             Packet::Disconnect(r) => self.on_disconnect(r, d, v5, out),
@@ -481,7 +484,6 @@ impl ConnState {
             self.ka.lost_client_bytes(ts);
         }
         self.inflight.answers_may_be_lost(dir);
-        self.lost[dir.index()] = true;
         let last = &mut self.last_loss[dir.index()];
         *last = Some(last.map_or(ts, |t| t.max(ts)));
     }

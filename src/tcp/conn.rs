@@ -33,6 +33,11 @@ pub(crate) fn orient(
 /// Largest hole an anchor may open before a direction's first segment (a window's worth).
 const MAX_ANCHOR_HOLE: i32 = 1 << 20;
 
+/// True when `seq` lies a plausible hole after `anchor` (see `Half::anchor`).
+fn past_anchor(anchor: SeqNum, seq: SeqNum) -> bool {
+    (1..=MAX_ANCHOR_HOLE).contains(&seq.diff(anchor))
+}
+
 /// One direction's lifecycle state.
 #[derive(Debug, Default)]
 struct Half {
@@ -174,7 +179,7 @@ impl Conn {
                 (None, None) if p.isn.is_none() => p.anchor = Some(ack),
                 // Peer bytes acknowledged and never captured: its stream starts at the anchor
                 // now, and they are a gap before anything this segment carries.
-                (None, Some(a)) if (1..=MAX_ANCHOR_HOLE).contains(&ack.diff(a)) => {
+                (None, Some(a)) if past_anchor(a, ack) => {
                     p.stream.insert(Stream::new(a, limits)).ack(em, peer, ack);
                 }
                 _ => {}
@@ -190,7 +195,7 @@ impl Conn {
         let data_seq = SeqNum(seg.seq) + u32::from(syn);
         // A hole from the anchor to the first segment, when it is a plausible one.
         let start = match h.anchor {
-            Some(a) if (1..=MAX_ANCHOR_HOLE).contains(&data_seq.diff(a)) => a,
+            Some(a) if past_anchor(a, data_seq) => a,
             _ => data_seq,
         };
         let st = h.stream.get_or_insert_with(|| Stream::new(start, limits));

@@ -45,13 +45,13 @@ impl ConnState {
         if d == Dir::ToServer
             && self.connect_seen
             && !self.connack_seen
-            && !self.lost[Dir::ToClient.index()]
+            && !self.lost(Dir::ToClient)
         {
             out.push(Anomaly::PublishBeforeConnack);
         }
         // Without the handshake the receiver's Topic Alias Maximum is unknown; so it is for
         // the server's when its CONNACK may be in lost bytes.
-        let connack_lost = !self.connack_seen && self.lost[Dir::ToClient.index()];
+        let connack_lost = !self.connack_seen && self.lost(Dir::ToClient);
         let max = (self.connect_seen && !(d == Dir::ToServer && connack_lost))
             .then_some(self.negotiated.topic_alias_maximum[d.index()]);
         let alias = info.topic_alias.unwrap_or(0);
@@ -68,7 +68,7 @@ impl ConnState {
             Resolved::Bound => info.topic_resolved = Some(Arc::clone(topic)),
             Resolved::Used(t) => info.topic_resolved = Some(t),
             // The binding may predate the capture, or be in bytes lost on the way.
-            Resolved::Unbound if self.seen_from_start() && !self.lost[d.index()] => {
+            Resolved::Unbound if self.seen_from_start() && !self.lost(d) => {
                 out.push(Anomaly::TopicAliasUnbound(alias))
             }
             Resolved::Unbound => {}
@@ -142,40 +142,38 @@ impl ConnState {
         out: &mut Vec<Anomaly>,
     ) {
         let origin = at.dir.flip();
-        match self.inflight.take_id(origin, id, PacketType::PUBLISH) {
+        let counted = match self.inflight.take_id(origin, id, PacketType::PUBLISH) {
             Some((p, counted)) => {
                 info.answers = Some(p.pair(at.ts));
                 if p.qos != 2 {
                     out.push(Anomaly::Orphan(info.ptype));
                 }
-                // A failure code ends the exchange and frees the id (5.0 §4.3.3).
-                if info.outcome < Outcome::Failure {
-                    let pend = self.pending(at, info, 2);
-                    self.inflight.advance(origin, id, pend, counted);
-                } else if let Some(code) = info.reason_codes.first() {
-                    self.released.get_or_insert_with(Default::default)[origin.index()]
-                        .add(id, code.0);
-                }
+                Some(counted)
             }
             // A repeated PUBREC (the PUBLISH was resent) keeps the exchange where it is; so
             // does a PUBREC whose PUBREL came first (this PUBREC held back by lost bytes).
             None if self
                 .inflight
                 .peek_id(origin, id)
-                .is_some_and(|p| matches!(p.ptype, PacketType::PUBREC | PacketType::PUBREL)) => {}
+                .is_some_and(|p| matches!(p.ptype, PacketType::PUBREC | PacketType::PUBREL)) =>
+            {
+                return
+            }
             None => {
                 self.orphan(info.ptype, at.dir, out);
-                // Its PUBLISH unseen (lost, or before the capture), the PUBREC still waits
-                // for the PUBREL that answers it.
-                if info.outcome < Outcome::Failure {
-                    let mut pend = self.pending(at, info, 2);
-                    pend.request_unseen = true;
-                    self.inflight.advance(origin, id, pend, false);
-                } else if let Some(code) = info.reason_codes.first() {
-                    self.released.get_or_insert_with(Default::default)[origin.index()]
-                        .add(id, code.0);
-                }
+                None
             }
+        };
+        if info.outcome < Outcome::Failure {
+            // The PUBREC waits for the PUBREL that answers it, also when its PUBLISH was not
+            // seen (lost, or before the capture).
+            let mut pend = self.pending(at, info, 2);
+            pend.request_unseen = counted.is_none();
+            self.inflight
+                .advance(origin, id, pend, counted.unwrap_or(false));
+        } else if let Some(code) = info.reason_codes.first() {
+            // A failure code ends the exchange and frees the id (5.0 §4.3.3).
+            self.released.get_or_insert_with(Default::default)[origin.index()].add(id, code.0);
         }
     }
 
