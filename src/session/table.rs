@@ -457,11 +457,7 @@ impl Sessions {
                     } = &mut c;
                     for d in [Dir::ToServer, Dir::ToClient] {
                         let origins = &origins[d.index()];
-                        let [f0, f1] = &mut *framers;
-                        let (framer, other) = match d {
-                            Dir::ToServer => (f0, &*f1),
-                            Dir::ToClient => (f1, &*f0),
-                        };
+                        let (framer, other) = framer_and_other(framers, d);
                         framer.set_version(state.version);
                         framer.finish(&mut |fe| {
                             let (ts, frame) = origins.date(event_end(&fe), (ts, frame_no));
@@ -521,11 +517,7 @@ impl Conn {
             info,
             ..
         } = self;
-        let [f0, f1] = framers;
-        let (framer, other) = match dir {
-            Dir::ToServer => (f0, &*f1),
-            Dir::ToClient => (f1, &*f0),
-        };
+        let (framer, other) = framer_and_other(framers, dir);
         if framer.pass_over(bytes.len()) {
             // Inside a payload passed over: no packet ends in these bytes, so their chunk
             // dates none and needs no origin.
@@ -643,6 +635,15 @@ fn on_data(
         return;
     }
     c.feed(&mut run.ctx, dir, ts, frame_no, bytes, emit);
+}
+
+/// The framer of direction `dir`, and the other direction's one to read.
+fn framer_and_other(framers: &mut [Framer; 2], dir: Dir) -> (&mut Framer, &Framer) {
+    let [f0, f1] = framers;
+    match dir {
+        Dir::ToServer => (f0, f1),
+        Dir::ToClient => (f1, f0),
+    }
 }
 
 /// Bytes lost in one direction of MQTT connection `c`: its framer and session learn of it, and a

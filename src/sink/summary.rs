@@ -4,7 +4,7 @@ use super::{Flow, Sink};
 use crate::event::Event;
 use crate::mqtt::reason::{Catalogue, Severity};
 use crate::mqtt::types::Version;
-use crate::report::code_rows::code_rows;
+use crate::report::code_rows::{code_rows, name_width};
 use crate::report::latency::Latency;
 use crate::report::{ClientTotals, Totals};
 use crate::timefmt::latency as fmt_lat;
@@ -168,21 +168,12 @@ pub fn summary_text(t: &Totals, cat: &Catalogue) -> String {
     }
     let _ = writeln!(s, "Reason codes (failures first):");
     let codes = code_rows(t, cat);
-    // The name column fits the longest name, so that the counts line up.
-    let width = codes
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(0);
+    let width = name_width(&codes);
     for r in codes {
-        let mark = match r.severity {
-            Severity::Failure => "FAIL",
-            Severity::Notice => "note",
-            Severity::Success => "ok",
-        };
         let _ = writeln!(
             s,
-            "  {mark:<4} {:<11} {:<5} {} {:<width$} {:>8}",
+            "  {:<4} {:<11} {:<5} {} {:<width$} {:>8}",
+            r.mark(),
             r.ptype.name(),
             r.version,
             r.code,
